@@ -1,0 +1,158 @@
+// Environment → typed, frozen Config. Fails fast with one readable message listing every bad variable.
+
+export interface Config {
+  readonly env: 'production' | 'development' | 'test';
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: string;
+  readonly databaseUrl: string;
+  readonly dbSchema: string | null;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly ari: {
+    readonly url: string;
+    readonly username: string;
+    readonly password: string;
+    readonly app: string;
+    readonly enabled: boolean;
+  };
+  readonly ami: {
+    readonly host: string;
+    readonly port: number;
+    readonly username: string;
+    readonly secret: string;
+    readonly enabled: boolean;
+    readonly actionTimeoutMs: number;
+  };
+  readonly calls: {
+    /** Sound played to the caller after answer; empty = none (caller hears ringback until an agent answers). */
+    readonly greeting: string;
+    readonly mohClass: string;
+    readonly ringTimeoutSec: number;
+    readonly wrapUpSec: number;
+    readonly maxMissedOffers: number;
+    readonly announceEverySec: number;
+    readonly agentEndpointTemplate: string;
+    readonly callerIdName: string;
+    readonly callerIdNumber: string;
+    readonly nodeId: string;
+  };
+  readonly migrateOnStart: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+class ConfigReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined || v === '' ? fallback : v;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const v = this.str(name, fallback);
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) throw new Error('protocol');
+    } catch {
+      this.problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${v}")`);
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.str(name, fallback);
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+      return fallback;
+    }
+    return v as T;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new ConfigReader(env);
+  const schema = r.str('DB_SCHEMA', '');
+  if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    r.problems.push(`DB_SCHEMA must be a lower-case SQL identifier (got "${schema}")`);
+  }
+  const template = r.str('AGENT_ENDPOINT_TEMPLATE', 'PJSIP/{extension}');
+  if (!template.includes('{extension}')) {
+    r.problems.push(`AGENT_ENDPOINT_TEMPLATE must contain {extension} (got "${template}")`);
+  }
+  const cfg: Config = {
+    env: r.oneOf('NODE_ENV', 'development', ['production', 'development', 'test'] as const),
+    http: { host: r.str('HOST', '0.0.0.0'), port: r.int('PORT', 3000, 0, 65535) },
+    logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', ['postgres:', 'postgresql:']),
+    dbSchema: schema || null,
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix: r.str('REDIS_PREFIX', 'h114'),
+    ari: {
+      url: r.url('ARI_URL', 'http://127.0.0.1:8088', ['http:', 'https:']),
+      username: r.str('ARI_USERNAME', 'hotline114'),
+      password: r.str('ARI_PASSWORD', 'hotline114'),
+      app: r.str('ARI_APP', 'hotline114'),
+      enabled: r.bool('ARI_ENABLED', true),
+    },
+    ami: {
+      host: r.str('AMI_HOST', '127.0.0.1'),
+      port: r.int('AMI_PORT', 5038, 1, 65535),
+      username: r.str('AMI_USERNAME', 'hotline114'),
+      secret: r.str('AMI_SECRET', 'hotline114'),
+      enabled: r.bool('AMI_ENABLED', true),
+      actionTimeoutMs: r.int('AMI_ACTION_TIMEOUT_MS', 5000, 100, 600000),
+    },
+    calls: {
+      greeting: r.str('CALL_GREETING', ''),
+      mohClass: r.str('CALL_MOH_CLASS', 'default'),
+      ringTimeoutSec: r.int('CALL_RING_TIMEOUT_SEC', 20, 1, 300),
+      wrapUpSec: r.int('CALL_WRAPUP_SEC', 15, 0, 3600),
+      maxMissedOffers: r.int('CALL_MAX_MISSED_OFFERS', 3, 1, 100),
+      announceEverySec: r.int('CALL_ANNOUNCE_EVERY_SEC', 30, 0, 3600),
+      agentEndpointTemplate: template,
+      callerIdName: r.str('CALL_CALLERID_NAME', '114热线'),
+      callerIdNumber: r.str('CALL_CALLERID_NUMBER', '114'),
+      nodeId: r.str('NODE_ID', `node-${process.pid}`),
+    },
+    migrateOnStart: r.bool('MIGRATE_ON_START', true),
+  };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return deepFreeze(cfg);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,64 @@
+// The only module that imports pg. Everything else goes through query() / withTransaction().
+import pg from 'pg';
+import type { Logger } from './logger';
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+export type Db = ReturnType<typeof createDb>;
+
+// bigint (count(*), bigserial) as JS number: our ids and counts stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+// numeric (averages, rates) as number.
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface DbOptions {
+  url: string;
+  schema?: string | null;
+  max?: number;
+  logger?: Logger;
+}
+
+export function createDb(opts: DbOptions) {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    // Each test file (or tenant) lives in its own schema; public stays reachable for extensions.
+    options: opts.schema ? `-c search_path=${opts.schema},public` : undefined,
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool replaces it.
+  pool.on('error', (err) => opts.logger?.warn({ err }, 'postgres idle client error'));
+
+  async function query<R extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    params: unknown[] = [],
+    client?: Queryable,
+  ): Promise<pg.QueryResult<R>> {
+    return (client ?? pool).query<R>(text, params);
+  }
+
+  async function withTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined); // connection may be gone; the original error matters
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function ping(): Promise<boolean> {
+    try {
+      await pool.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return { pool, query, withTransaction, ping, close: () => pool.end(), schema: opts.schema ?? null };
+}

@@ -1,0 +1,44 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Keeps the last 4 digits so support can still correlate calls without exposing the resident's number. */
+export function redactPhone(value: unknown): string {
+  const s = String(value ?? '');
+  const digits = s.replace(/\D/g, '');
+  if (digits.length < 5) return digits.length ? '***' : s;
+  return `***${digits.slice(-4)}`;
+}
+
+// Any field whose name says it holds a phone number is masked wherever it appears in a log line.
+const PHONE_KEYS = [
+  'callerNumber', 'phone', 'number', 'caller.number', 'connected.number', 'callerId', 'contactPhone',
+  'residentPhone', 'from', 'to',
+];
+const REDACT_PATHS = [
+  ...PHONE_KEYS,
+  ...PHONE_KEYS.map((k) => `*.${k}`),
+  ...PHONE_KEYS.map((k) => `*.*.${k}`),
+  'req.headers.authorization',
+  'authorization',
+  'password',
+  'secret',
+  'token',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'hotline114' },
+      redact: { paths: REDACT_PATHS, censor: (value: unknown, path: string[]) => (isSecret(path) ? '[secret]' : redactPhone(value)) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
+
+function isSecret(path: string[]): boolean {
+  const last = path[path.length - 1] ?? '';
+  return last === 'authorization' || last === 'password' || last === 'secret' || last === 'token';
+}

@@ -1,0 +1,32 @@
+// Applies migrations/*.sql with node-pg-migrate (SQL files with "-- Up Migration" / "-- Down Migration").
+import path from 'node:path';
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from './logger';
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
+
+export async function migrate(databaseUrl: string, schema: string | null, logger?: Logger): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    if (schema) await client.query(`create schema if not exists "${schema}"`);
+    const applied = await runner({
+      dbClient: client,
+      dir: MIGRATIONS_DIR,
+      direction: 'up',
+      migrationsTable: 'pgmigrations',
+      schema: schema ?? 'public',
+      createSchema: true,
+      checkOrder: true,
+      singleTransaction: true,
+      // Several processes may start at once: node-pg-migrate's advisory lock serialises them.
+      noLock: false,
+      log: (msg: string) => logger?.debug({ msg }, 'migrate'),
+      verbose: false,
+    });
+    return applied.map((m) => m.name);
+  } finally {
+    await client.end();
+  }
+}
