@@ -1,0 +1,339 @@
+// Agent reservation in Redis, shared by every service process: a Lua script picks the longest-idle eligible
+// agent and marks it reserved in one step, so two processes can never ring the same agent.
+//
+// Keys (prefix p):
+//   p:agent:<id>  hash  ext, endpoint, skills (comma list), state, reason, since, call, missed, device,
+//                       wrapUntil, idleScore (score to restore when an offer is cancelled), pendingPause
+//   p:idle        zset  agentId → the moment the agent became (or becomes) eligible, in ms.
+//                       Wrap-up agents sit here with score = end of wrap-up, so they become eligible by time
+//                       alone, without a timer that a crashed process could lose.
+import { createHash } from 'node:crypto';
+import type { Redis } from '../infra/redis';
+
+export type AgentState = 'offline' | 'ready' | 'paused' | 'reserved' | 'busy' | 'wrap_up';
+
+export interface AgentLive {
+  agentId: number;
+  extension: string;
+  endpoint: string;
+  skills: string[];
+  state: AgentState;
+  reason: string | null;
+  since: number;
+  callId: string | null;
+  missed: number;
+  device: string | null;
+  wrapUntil: number | null;
+  pendingPause: string | null;
+}
+
+export interface Reservation {
+  agentId: number;
+  extension: string;
+  endpoint: string;
+}
+
+// Device states (AMI DeviceStateChange) in which a phone cannot take a new call.
+const BLOCKING_DEVICE_STATES = ['UNAVAILABLE', 'INUSE', 'BUSY', 'RINGING', 'RINGINUSE', 'ONHOLD', 'INVALID'];
+
+const LUA_RESERVE = `
+local prefix, now, callId, skill, node = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local blocking = {}
+for s in string.gmatch(ARGV[6], '[^,]+') do blocking[s] = true end
+local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCORES')
+for i = 1, #ids, 2 do
+  local id, score = ids[i], ids[i + 1]
+  local k = prefix .. 'agent:' .. id
+  local f = redis.call('HMGET', k, 'state', 'device', 'skills', 'ext', 'endpoint')
+  local st = f[1]
+  local skillOk = (skill == '') or (string.find(',' .. (f[3] or '') .. ',', ',' .. skill .. ',', 1, true) ~= nil)
+  if (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and skillOk then
+    redis.call('ZREM', prefix .. 'idle', id)
+    redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node', node, 'idleScore', score,
+      'reason', '', 'wrapUntil', '')
+    return {id, f[4], f[5]}
+  elseif not st then
+    -- hash gone (logged out elsewhere): drop the stale idle entry
+    redis.call('ZREM', prefix .. 'idle', id)
+  end
+end
+return false
+`;
+
+// Offer not answered (no answer, busy, failed): the agent goes to the back of the idle order; after maxMissed in a
+// row they are paused with reason "missed" (as app_queue's autopause).
+const LUA_MISSED = `
+local prefix, id, callId, now, maxMissed = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'call', 'missed', 'pendingPause')
+if f[1] ~= 'reserved' or f[2] ~= callId then return false end
+local missed = tonumber(f[3] or '0') + 1
+if missed >= maxMissed then
+  redis.call('HSET', k, 'state', 'paused', 'reason', 'missed', 'call', '', 'since', now, 'missed', missed, 'pendingPause', '')
+  return 'paused'
+end
+if f[4] and f[4] ~= '' then
+  redis.call('HSET', k, 'state', 'paused', 'reason', f[4], 'call', '', 'since', now, 'missed', missed, 'pendingPause', '')
+  return 'paused'
+end
+redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now, 'missed', missed)
+redis.call('ZADD', prefix .. 'idle', now, id)
+return 'ready'
+`;
+
+// Offer withdrawn through no fault of the agent (caller hung up): restore their place in the idle order.
+const LUA_CANCEL = `
+local prefix, id, callId, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'call', 'idleScore', 'pendingPause')
+if f[1] ~= 'reserved' or f[2] ~= callId then return false end
+if f[4] and f[4] ~= '' then
+  redis.call('HSET', k, 'state', 'paused', 'reason', f[4], 'call', '', 'since', now, 'pendingPause', '')
+  return 'paused'
+end
+redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now)
+redis.call('ZADD', prefix .. 'idle', tonumber(f[3] or now) or now, id)
+return 'ready'
+`;
+
+const LUA_CONNECT = `
+local prefix, id, callId, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'call')
+if f[1] ~= 'reserved' or f[2] ~= callId then return false end
+redis.call('HSET', k, 'state', 'busy', 'since', now, 'missed', 0)
+return 'busy'
+`;
+
+const LUA_END = `
+local prefix, id, callId, now, wrapMs = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'call', 'pendingPause')
+if (f[1] ~= 'busy' and f[1] ~= 'reserved') or f[2] ~= callId then return false end
+if f[3] and f[3] ~= '' then
+  redis.call('HSET', k, 'state', 'paused', 'reason', f[3], 'call', '', 'since', now, 'pendingPause', '', 'wrapUntil', '')
+  return 'paused'
+end
+if wrapMs <= 0 then
+  redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now, 'wrapUntil', '')
+  redis.call('ZADD', prefix .. 'idle', now, id)
+  return 'ready'
+end
+redis.call('HSET', k, 'state', 'wrap_up', 'call', '', 'since', now, 'wrapUntil', now + wrapMs)
+redis.call('ZADD', prefix .. 'idle', now + wrapMs, id)
+return 'wrap_up'
+`;
+
+// Agent-chosen state. Returns the resulting state, or an error string the service maps to 409.
+const LUA_SET_STATE = `
+local prefix, id, want, reason, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local k = prefix .. 'agent:' .. id
+local st = redis.call('HGET', k, 'state')
+if not st then return 'ERR_OFFLINE' end
+if want == 'ready' then
+  if st == 'reserved' or st == 'busy' then return 'ERR_ON_CALL' end
+  redis.call('HSET', k, 'state', 'ready', 'reason', '', 'since', now, 'wrapUntil', '', 'pendingPause', '', 'missed', 0)
+  redis.call('ZADD', prefix .. 'idle', now, id)
+  return 'ready'
+elseif want == 'paused' then
+  if st == 'reserved' or st == 'busy' then
+    redis.call('HSET', k, 'pendingPause', reason)
+    return st
+  end
+  redis.call('HSET', k, 'state', 'paused', 'reason', reason, 'since', now, 'wrapUntil', '')
+  redis.call('ZREM', prefix .. 'idle', id)
+  return 'paused'
+elseif want == 'offline' then
+  if st == 'reserved' or st == 'busy' then return 'ERR_ON_CALL' end
+  redis.call('DEL', k)
+  redis.call('ZREM', prefix .. 'idle', id)
+  return 'offline'
+end
+return 'ERR_BAD_STATE'
+`;
+
+const SHAS = new Map<string, string>();
+
+export class AgentStateError extends Error {
+  constructor(readonly reason: 'offline' | 'on_call' | 'bad_state') {
+    super(reason);
+    this.name = 'AgentStateError';
+  }
+}
+
+export class Acd {
+  private readonly p: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly nodeId: string,
+  ) {
+    this.p = `${prefix}:acd:`;
+  }
+
+  /** EVALSHA with a fallback to EVAL when the script cache was flushed (Redis restart). */
+  private async run(lua: string, ...args: (string | number)[]): Promise<unknown> {
+    let sha = SHAS.get(lua);
+    if (!sha) SHAS.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+    try {
+      return await this.redis.evalsha(sha, 0, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      return this.redis.eval(lua, 0, ...args);
+    }
+  }
+
+  private key(id: number): string {
+    return `${this.p}agent:${id}`;
+  }
+
+  /** Channel on which every process is told that an agent may have become available. */
+  get availabilityChannel(): string {
+    return `${this.p}available`;
+  }
+
+  async login(a: { agentId: number; extension: string; endpoint: string; skills: string[] }, initial: 'ready' | 'paused', now = Date.now()): Promise<AgentState> {
+    const k = this.key(a.agentId);
+    const existing = await this.redis.hget(k, 'state');
+    if (existing === 'reserved' || existing === 'busy') return existing;
+    const m = this.redis.multi().hset(k, {
+      ext: a.extension,
+      endpoint: a.endpoint,
+      skills: a.skills.join(','),
+      state: initial,
+      reason: initial === 'paused' ? 'login' : '',
+      since: now,
+      call: '',
+      missed: 0,
+      wrapUntil: '',
+      pendingPause: '',
+    });
+    if (initial === 'ready') m.zadd(`${this.p}idle`, now, String(a.agentId));
+    else m.zrem(`${this.p}idle`, String(a.agentId));
+    await m.exec();
+    if (initial === 'ready') await this.announceAvailable();
+    return initial;
+  }
+
+  async setState(agentId: number, want: 'ready' | 'paused' | 'offline', reason = '', now = Date.now()): Promise<AgentState> {
+    const r = (await this.run(LUA_SET_STATE, this.p, agentId, want, reason, now)) as string;
+    if (r === 'ERR_OFFLINE') throw new AgentStateError('offline');
+    if (r === 'ERR_ON_CALL') throw new AgentStateError('on_call');
+    if (r.startsWith('ERR')) throw new AgentStateError('bad_state');
+    if (r === 'ready') await this.announceAvailable();
+    return r as AgentState;
+  }
+
+  async reserve(callId: string, skill: string | null, now = Date.now()): Promise<Reservation | null> {
+    const r = (await this.run(LUA_RESERVE, this.p, now, callId, skill ?? '', this.nodeId, BLOCKING_DEVICE_STATES.join(','))) as
+      | [string, string, string]
+      | null;
+    if (!r) return null;
+    return { agentId: Number(r[0]), extension: r[1], endpoint: r[2] };
+  }
+
+  async missed(agentId: number, callId: string, maxMissed: number, now = Date.now()): Promise<AgentState | null> {
+    const r = (await this.run(LUA_MISSED, this.p, agentId, callId, now, maxMissed)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
+    return (r as AgentState) ?? null;
+  }
+
+  async cancel(agentId: number, callId: string, now = Date.now()): Promise<AgentState | null> {
+    const r = (await this.run(LUA_CANCEL, this.p, agentId, callId, now)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
+    return (r as AgentState) ?? null;
+  }
+
+  async connect(agentId: number, callId: string, now = Date.now()): Promise<boolean> {
+    return Boolean(await this.run(LUA_CONNECT, this.p, agentId, callId, now));
+  }
+
+  /** Call over: wrap-up for wrapMs, then eligible again without any timer. */
+  async end(agentId: number, callId: string, wrapMs: number, now = Date.now()): Promise<AgentState | null> {
+    const r = (await this.run(LUA_END, this.p, agentId, callId, now, wrapMs)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
+    return (r as AgentState) ?? null;
+  }
+
+  async setDevice(agentId: number, device: string): Promise<void> {
+    const k = this.key(agentId);
+    // Only for logged-in agents: HSET on a missing hash would resurrect a logged-out agent.
+    const updated = (await this.redis.eval(
+      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'device', ARGV[1]) return 1 end return 0`,
+      1,
+      k,
+      device,
+    )) as number;
+    if (updated && !BLOCKING_DEVICE_STATES.includes(device)) await this.announceAvailable();
+  }
+
+  async get(agentId: number, now = Date.now()): Promise<AgentLive> {
+    const h = await this.redis.hgetall(this.key(agentId));
+    return toLive(agentId, h, now);
+  }
+
+  async getMany(agentIds: number[], now = Date.now()): Promise<AgentLive[]> {
+    if (!agentIds.length) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of agentIds) pipe.hgetall(this.key(id));
+    const res = (await pipe.exec()) ?? [];
+    return agentIds.map((id, i) => toLive(id, (res[i]?.[1] as Record<string, string>) ?? {}, now));
+  }
+
+  /** Agents reserved/busy for calls that no longer exist (after a crash) — for reconciliation. */
+  async agentsOnCalls(): Promise<{ agentId: number; callId: string; state: AgentState; node: string }[]> {
+    const out: { agentId: number; callId: string; state: AgentState; node: string }[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.p}agent:*`, 'COUNT', 200);
+      cursor = next;
+      if (!keys.length) continue;
+      const pipe = this.redis.pipeline();
+      for (const k of keys) pipe.hmget(k, 'state', 'call', 'node');
+      const res = (await pipe.exec()) ?? [];
+      keys.forEach((k, i) => {
+        const [state, call, node] = (res[i]?.[1] as (string | null)[]) ?? [];
+        if ((state === 'reserved' || state === 'busy') && call) {
+          out.push({ agentId: Number(k.slice(k.lastIndexOf(':') + 1)), callId: call, state, node: node ?? '' });
+        }
+      });
+    } while (cursor !== '0');
+    return out;
+  }
+
+  async announceAvailable(): Promise<void> {
+    await this.redis.publish(this.availabilityChannel, this.nodeId);
+  }
+
+  /** Number of agents eligible right now (for "all agents busy" decisions and the board). */
+  async eligibleCount(now = Date.now()): Promise<number> {
+    return this.redis.zcount(`${this.p}idle`, '-inf', now);
+  }
+
+  /** Earliest moment a wrap-up ends, so a process can wake its dispatcher then. */
+  async nextEligibleAt(now = Date.now()): Promise<number | null> {
+    const r = await this.redis.zrangebyscore(`${this.p}idle`, `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+    return r.length >= 2 ? Number(r[1]) : null;
+  }
+}
+
+function toLive(agentId: number, h: Record<string, string>, now: number): AgentLive {
+  let state = (h.state as AgentState) || 'offline';
+  const wrapUntil = h.wrapUntil ? Number(h.wrapUntil) : null;
+  if (state === 'wrap_up' && wrapUntil !== null && wrapUntil <= now) state = 'ready';
+  return {
+    agentId,
+    extension: h.ext ?? '',
+    endpoint: h.endpoint ?? '',
+    skills: h.skills ? h.skills.split(',') : [],
+    state,
+    reason: h.reason || null,
+    since: h.since ? Number(h.since) : 0,
+    callId: h.call || null,
+    missed: h.missed ? Number(h.missed) : 0,
+    device: h.device || null,
+    wrapUntil: state === 'wrap_up' ? wrapUntil : null,
+    pendingPause: h.pendingPause || null,
+  };
+}
