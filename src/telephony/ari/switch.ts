@@ -1,0 +1,327 @@
+// CallSwitch over ARI: events from AriConnection (raw frames, decoded here), commands over AriRest.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { TelephonyDownError } from '../../infra/errors';
+import {
+  SwitchCommandError,
+  type BridgeSnapshot,
+  type CallSwitch,
+  type ChannelSnapshot,
+  type OriginateRequest,
+  type SwitchEvents,
+} from '../switch';
+import type { BackoffOptions } from './backoff';
+import { AriConnection, type AriRawEvent } from './connection';
+import { AriRest, type Query } from './rest';
+
+export interface AriSwitchOptions {
+  /** Asterisk's HTTP server, e.g. http://127.0.0.1:8088 */
+  url: string;
+  username: string;
+  password: string;
+  /** Stasis application name (dialplan: Stasis(<app>,…)). */
+  app: string;
+  logger: Logger;
+  /** Per-command timeout. Default 5 s. */
+  commandTimeoutMs?: number;
+  /** addToBridge / removeFromBridge wait for a running playback on the channel (DESIGN §8). Default 15 s. */
+  bridgeCommandTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  preflightTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  pingIntervalMs?: number;
+  handshakeTimeoutMs?: number;
+}
+
+export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch {
+  readonly connection: AriConnection;
+  private readonly rest: AriRest;
+  private readonly logger: Logger;
+  private readonly app: string;
+  private readonly timeoutMs: number;
+  private readonly bridgeTimeoutMs: number;
+
+  constructor(opts: AriSwitchOptions) {
+    super();
+    this.logger = opts.logger.child({ component: 'ari-switch' });
+    this.app = opts.app;
+    this.timeoutMs = opts.commandTimeoutMs ?? 5000;
+    this.bridgeTimeoutMs = opts.bridgeCommandTimeoutMs ?? 15_000;
+    this.connection = new AriConnection({
+      url: opts.url,
+      username: opts.username,
+      password: opts.password,
+      app: opts.app,
+      logger: opts.logger,
+      backoff: opts.backoff,
+      preflightTimeoutMs: opts.preflightTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      pingIntervalMs: opts.pingIntervalMs,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    });
+    this.rest = new AriRest({ url: this.connection.baseUrl, username: opts.username, password: opts.password });
+    this.connection.on('up', () => this.safeEmit('up'));
+    this.connection.on('down', (reason) => this.safeEmit('down', reason));
+    this.connection.on('event', (event) => this.translate(event));
+  }
+
+  get isUp(): boolean {
+    return this.connection.isUp;
+  }
+
+  /** Connects in the background (forever, with backoff); 'up' is emitted once the events WebSocket is open. */
+  start(): void {
+    this.connection.start();
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+    this.rest.close();
+  }
+
+  // ---- commands -------------------------------------------------------------------------------------------
+
+  async answer(channelId: string): Promise<void> {
+    await this.call('answer', 'POST', `/channels/${enc(channelId)}/answer`);
+  }
+
+  async ring(channelId: string): Promise<void> {
+    await this.call('ring', 'POST', `/channels/${enc(channelId)}/ring`);
+  }
+
+  async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
+    await this.call('hangup', 'DELETE', `/channels/${enc(channelId)}`, { reason });
+  }
+
+  async play(channelId: string, media: string | string[], playbackId?: string): Promise<string> {
+    const path = playbackId ? `/channels/${enc(channelId)}/play/${enc(playbackId)}` : `/channels/${enc(channelId)}/play`;
+    const playback = await this.call<{ id?: string }>('play', 'POST', path, { media: Array.isArray(media) ? media.join(',') : media });
+    const id = playback?.id ?? playbackId;
+    if (!id) throw new SwitchCommandError('play', null, 'Asterisk returned no playback id');
+    return id;
+  }
+
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.call('stopPlayback', 'DELETE', `/playbacks/${enc(playbackId)}`);
+  }
+
+  async startMoh(channelId: string, mohClass?: string): Promise<void> {
+    await this.call('startMoh', 'POST', `/channels/${enc(channelId)}/moh`, { mohClass });
+  }
+
+  async stopMoh(channelId: string): Promise<void> {
+    await this.call('stopMoh', 'DELETE', `/channels/${enc(channelId)}/moh`);
+  }
+
+  async originate(req: OriginateRequest): Promise<ChannelSnapshot> {
+    const query: Query = {
+      endpoint: req.endpoint,
+      app: this.app,
+      appArgs: req.appArgs,
+      callerId: req.callerId,
+      timeout: req.timeoutSec,
+      channelId: req.channelId,
+    };
+    const body = req.variables && Object.keys(req.variables).length ? { variables: req.variables } : undefined;
+    const raw = await this.call<unknown>('originate', 'POST', '/channels', query, body);
+    return toChannel(raw);
+  }
+
+  async getChannel(channelId: string): Promise<ChannelSnapshot | null> {
+    try {
+      return toChannel(await this.call<unknown>('getChannel', 'GET', `/channels/${enc(channelId)}`));
+    } catch (err) {
+      if (err instanceof SwitchCommandError && err.notFound) return null;
+      throw err;
+    }
+  }
+
+  async listChannels(): Promise<ChannelSnapshot[]> {
+    const list = await this.call<unknown[]>('listChannels', 'GET', '/channels');
+    return (Array.isArray(list) ? list : []).map(toChannel);
+  }
+
+  async createBridge(type: 'mixing' | 'holding', name?: string, bridgeId?: string): Promise<BridgeSnapshot> {
+    return toBridge(await this.call<unknown>('createBridge', 'POST', '/bridges', { type, name, bridgeId }));
+  }
+
+  async addToBridge(bridgeId: string, channelIds: string[]): Promise<void> {
+    await this.call('addToBridge', 'POST', `/bridges/${enc(bridgeId)}/addChannel`, { channel: channelIds.join(',') }, undefined, this.bridgeTimeoutMs);
+  }
+
+  async removeFromBridge(bridgeId: string, channelIds: string[]): Promise<void> {
+    await this.call('removeFromBridge', 'POST', `/bridges/${enc(bridgeId)}/removeChannel`, { channel: channelIds.join(',') }, undefined, this.bridgeTimeoutMs);
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.call('destroyBridge', 'DELETE', `/bridges/${enc(bridgeId)}`);
+  }
+
+  async getBridge(bridgeId: string): Promise<BridgeSnapshot | null> {
+    try {
+      return toBridge(await this.call<unknown>('getBridge', 'GET', `/bridges/${enc(bridgeId)}`));
+    } catch (err) {
+      if (err instanceof SwitchCommandError && err.notFound) return null;
+      throw err;
+    }
+  }
+
+  async listBridges(): Promise<BridgeSnapshot[]> {
+    const list = await this.call<unknown[]>('listBridges', 'GET', '/bridges');
+    return (Array.isArray(list) ? list : []).map(toBridge);
+  }
+
+  async recordBridge(bridgeId: string, name: string, format = 'wav'): Promise<void> {
+    await this.call('recordBridge', 'POST', `/bridges/${enc(bridgeId)}/record`, { name, format, ifExists: 'fail' });
+  }
+
+  private call<T = unknown>(
+    operation: string,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    query?: Query,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    // Fail fast: a command sent while the event stream is down could not be followed up anyway.
+    if (!this.connection.isUp) return Promise.reject(new TelephonyDownError('ari'));
+    return this.rest.request<T>(operation, method, path, query, body, timeoutMs);
+  }
+
+  // ---- events ---------------------------------------------------------------------------------------------
+
+  private translate(e: AriRawEvent): void {
+    switch (e.type) {
+      case 'StasisStart':
+        this.safeEmit('stasisStart', { channel: toChannel(e.channel), args: Array.isArray(e.args) ? e.args.map(String) : [] });
+        break;
+      case 'StasisEnd':
+        this.safeEmit('stasisEnd', { channel: toChannel(e.channel) });
+        break;
+      case 'ChannelStateChange':
+        this.safeEmit('channelStateChange', { channel: toChannel(e.channel) });
+        break;
+      case 'ChannelHangupRequest':
+        this.safeEmit('hangupRequest', {
+          channel: toChannel(e.channel),
+          ...(typeof e.cause === 'number' ? { cause: e.cause } : {}),
+          ...(typeof e.soft === 'boolean' ? { soft: e.soft } : {}),
+        });
+        break;
+      case 'ChannelDestroyed':
+        this.safeEmit('channelDestroyed', {
+          channel: toChannel(e.channel),
+          cause: typeof e.cause === 'number' ? e.cause : 0,
+          causeTxt: typeof e.cause_txt === 'string' ? e.cause_txt : '',
+        });
+        break;
+      case 'Dial':
+        this.safeEmit('dial', { peer: toChannel(e.peer), dialstatus: typeof e.dialstatus === 'string' ? e.dialstatus : '' });
+        break;
+      case 'ChannelDtmfReceived':
+        this.safeEmit('dtmf', {
+          channel: toChannel(e.channel),
+          digit: String(e.digit ?? ''),
+          durationMs: typeof e.duration_ms === 'number' ? e.duration_ms : 0,
+        });
+        break;
+      case 'PlaybackStarted': {
+        const p = obj(e.playback);
+        this.safeEmit('playbackStarted', { playbackId: str(p.id), targetUri: str(p.target_uri) });
+        break;
+      }
+      case 'PlaybackFinished': {
+        const p = obj(e.playback);
+        this.safeEmit('playbackFinished', { playbackId: str(p.id), targetUri: str(p.target_uri), state: str(p.state) });
+        break;
+      }
+      case 'ChannelEnteredBridge':
+        this.safeEmit('channelEnteredBridge', { bridge: toBridge(e.bridge), channel: toChannel(e.channel) });
+        break;
+      case 'ChannelLeftBridge':
+        this.safeEmit('channelLeftBridge', { bridge: toBridge(e.bridge), channel: toChannel(e.channel) });
+        break;
+      case 'RecordingFinished': {
+        const r = obj(e.recording);
+        this.safeEmit('recordingFinished', {
+          name: str(r.name),
+          targetUri: str(r.target_uri),
+          ...(typeof r.duration === 'number' ? { durationSec: r.duration } : {}),
+        });
+        break;
+      }
+      case 'RecordingFailed': {
+        const r = obj(e.recording);
+        this.safeEmit('recordingFailed', {
+          name: str(r.name),
+          targetUri: str(r.target_uri),
+          ...(typeof r.cause === 'string' ? { cause: r.cause } : {}),
+        });
+        break;
+      }
+      default:
+        // ChannelVarset, ChannelConnectedLine, BridgeDestroyed, … : not part of the call logic's contract.
+        break;
+    }
+  }
+
+  /** A throwing listener in the call logic must not stop the delivery of later events. */
+  private safeEmit<K extends keyof SwitchEvents>(name: K, ...args: SwitchEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: SwitchEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.logger.error({ err, event: name }, 'switch event listener threw');
+    }
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+function party(v: unknown): { name: string; number: string } {
+  const p = obj(v);
+  return { name: str(p.name), number: str(p.number) };
+}
+
+export function toChannel(raw: unknown): ChannelSnapshot {
+  const c = obj(raw);
+  const snapshot: ChannelSnapshot = {
+    id: str(c.id),
+    name: str(c.name),
+    state: str(c.state),
+    caller: party(c.caller),
+    connected: party(c.connected),
+  };
+  const d = c.dialplan;
+  if (d && typeof d === 'object') {
+    const dp = d as Record<string, unknown>;
+    snapshot.dialplan = {
+      context: str(dp.context),
+      exten: str(dp.exten),
+      priority: typeof dp.priority === 'number' ? dp.priority : Number(dp.priority ?? 0),
+      ...(dp.app_name !== undefined ? { app_name: str(dp.app_name) } : {}),
+      ...(dp.app_data !== undefined ? { app_data: str(dp.app_data) } : {}),
+    };
+  }
+  if (typeof c.creationtime === 'string') snapshot.creationtime = c.creationtime;
+  if (typeof c.language === 'string') snapshot.language = c.language;
+  return snapshot;
+}
+
+export function toBridge(raw: unknown): BridgeSnapshot {
+  const b = obj(raw);
+  const snapshot: BridgeSnapshot = { id: str(b.id), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
+  if (typeof b.name === 'string') snapshot.name = b.name;
+  if (typeof b.bridge_type === 'string') snapshot.bridge_type = b.bridge_type;
+  if (typeof b.technology === 'string') snapshot.technology = b.technology;
+  return snapshot;
+}
