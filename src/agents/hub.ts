@@ -1,0 +1,90 @@
+// Screen-pop hub. An agent's console may be connected to any service process, and the call may be handled by
+// another one: messages go through Redis pub/sub on a channel per agent; each process subscribes only for the
+// agents whose sockets it holds.
+import type { Redis } from '../infra/redis';
+import type { Logger } from '../infra/logger';
+
+export interface AgentSocket {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+}
+
+export type ScreenMessage =
+  | {
+      type: 'call.offered';
+      callId: string;
+      callerNumber: string;
+      caller: unknown;
+      recentCalls: unknown[];
+      openCases: unknown[];
+      queueWaitMs: number;
+      offeredAt: string;
+    }
+  | { type: 'call.connected'; callId: string; connectedAt: string }
+  | { type: 'call.ended'; callId: string; endedAt: string; outcome: string; hangupBy: string | null; reason?: string }
+  | { type: 'agent.state'; state: string; reason: string | null; since: number };
+
+export class ScreenPopHub {
+  private readonly sockets = new Map<number, Set<AgentSocket>>();
+
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.sub.on('message', (channel: string, message: string) => this.deliverLocal(channel, message));
+  }
+
+  private channel(agentId: number): string {
+    return `${this.prefix}:pop:${agentId}`;
+  }
+
+  async attach(agentId: number, socket: AgentSocket): Promise<void> {
+    let set = this.sockets.get(agentId);
+    if (!set) {
+      set = new Set();
+      this.sockets.set(agentId, set);
+      await this.sub.subscribe(this.channel(agentId));
+    }
+    set.add(socket);
+  }
+
+  async detach(agentId: number, socket: AgentSocket): Promise<void> {
+    const set = this.sockets.get(agentId);
+    if (!set) return;
+    set.delete(socket);
+    if (set.size === 0) {
+      this.sockets.delete(agentId);
+      await this.sub.unsubscribe(this.channel(agentId));
+    }
+  }
+
+  /** Sends to every console of the agent, wherever it is connected. Resolves with how many processes got it. */
+  async publish(agentId: number, msg: ScreenMessage): Promise<number> {
+    try {
+      return await this.pub.publish(this.channel(agentId), JSON.stringify(msg));
+    } catch (err) {
+      // Redis down: the console misses a pop but the call itself goes on; it re-syncs via GET /api/agents/me.
+      this.logger.warn({ err: (err as Error).message, agentId, type: msg.type }, 'screen pop not delivered');
+      return 0;
+    }
+  }
+
+  connectedAgents(): number[] {
+    return [...this.sockets.keys()];
+  }
+
+  closeAll(): void {
+    for (const set of this.sockets.values()) for (const s of set) s.close(1001, 'server shutting down');
+    this.sockets.clear();
+  }
+
+  private deliverLocal(channel: string, message: string): void {
+    const id = Number(channel.slice(channel.lastIndexOf(':') + 1));
+    const set = this.sockets.get(id);
+    if (!set) return;
+    for (const s of set) if (s.readyState === 1) s.send(message);
+  }
+}

@@ -1,0 +1,74 @@
+// One live 114 call on this process: its state, channels and timestamps. Transitions are checked against
+// state.ts and written to PostgreSQL through CallRepo before anyone is told about them.
+import { canTransition, IllegalCallTransition, outcomeOf, TERMINAL, type CallState } from './state';
+import type { CallPatch, CallRepo } from './repo';
+
+export interface Offer {
+  agentId: number;
+  extension: string;
+  channelId: string;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+  /** The agent leg entered Stasis (answered); from here on the offer can only become the connection. */
+  answered: boolean;
+}
+
+export interface ScreenPopContext {
+  caller: unknown;
+  recentCalls: unknown[];
+  openCases: unknown[];
+}
+
+export class Call {
+  state: CallState;
+  /** Caller's channel has been answered (greeting, MOH). Until then the caller hears ringback. */
+  answered = false;
+  mohOn = false;
+  playbackId: string | null = null;
+  bridgeId: string | null = null;
+  bridgeReady: Promise<string> | null = null;
+  offer: Offer | null = null;
+  offerCount = 0;
+  agentId: number | null = null;
+  agentChannelId: string | null = null;
+  /** When the caller joined the queue; a caller whose offer failed keeps it, so they stay at the front. */
+  enqueuedAt: number | null = null;
+  connectedAt: number | null = null;
+  announceTimer: NodeJS.Timeout | null = null;
+  skill: string | null = null;
+  lookup: Promise<ScreenPopContext | null> = Promise.resolve(null);
+  /** Last write of this call's record; pops wait for it so nobody sees a state the database does not have. */
+  written: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly channelId: string,
+    readonly callerNumber: string,
+    readonly callerName: string | null,
+    readonly startedAt: number,
+    private readonly repo: CallRepo,
+    initial: CallState = 'ringing',
+  ) {
+    this.state = initial;
+  }
+
+  get isOver(): boolean {
+    return TERMINAL.has(this.state);
+  }
+
+  /** Changes state and queues the record update; throws on an illegal transition (a bug, never user input). */
+  transition(to: CallState, patch: CallPatch = {}, detail?: Record<string, unknown>): Promise<void> {
+    const from = this.state;
+    if (!canTransition(from, to)) throw new IllegalCallTransition(this.id, from, to);
+    this.state = to;
+    const outcome = outcomeOf(to);
+    this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail);
+    return this.written;
+  }
+
+  clearTimers(): void {
+    if (this.offer?.timer) clearTimeout(this.offer.timer);
+    if (this.announceTimer) clearTimeout(this.announceTimer);
+    this.announceTimer = null;
+  }
+}

@@ -1,0 +1,643 @@
+// The 114 call flow (DESIGN §3): StasisStart → record + caller lookup → (greeting) → queue → reserve the
+// longest-idle agent → originate → screen pop → bridge on answer → finalise on hangup. Reconciles with
+// Asterisk's live channels after every (re)connect.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config';
+import type { Logger } from '../infra/logger';
+import type { Redis } from '../infra/redis';
+import { SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../telephony/switch';
+import type { Acd, Reservation } from '../agents/acd';
+import type { ScreenPopHub } from '../agents/hub';
+import { Call, type ScreenPopContext } from './call';
+import { CallRegistry } from './registry';
+import { WaitingQueue } from './queue';
+import type { CallRepo, CallRow } from './repo';
+
+export type CallSettings = Config['calls'] & { app: string; recordCalls?: boolean };
+
+export interface CallServiceDeps {
+  sw: CallSwitch;
+  acd: Acd;
+  repo: CallRepo;
+  hub: ScreenPopHub;
+  /** Redis connection in subscriber mode (shared with the hub) for "an agent became available" notices. */
+  sub: Redis;
+  lookup: (number: string) => Promise<ScreenPopContext | null>;
+  settings: CallSettings;
+  logger: Logger;
+}
+
+type OfferResult = 'no_answer' | 'busy' | 'failed';
+
+const DIAL_FAILURES: Record<string, OfferResult> = {
+  NOANSWER: 'no_answer',
+  BUSY: 'busy',
+  CONGESTION: 'failed',
+  CHANUNAVAIL: 'failed',
+  CANCEL: 'no_answer',
+};
+
+export class CallService {
+  readonly registry = new CallRegistry();
+  readonly queue = new WaitingQueue();
+  private dispatching = false;
+  private dispatchAgain = false;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly onMessage = (channel: string) => {
+    if (channel === this.deps.acd.availabilityChannel) this.kick();
+  };
+
+  constructor(private readonly deps: CallServiceDeps) {
+    this.log = deps.logger.child({ mod: 'calls' });
+  }
+
+  async start(): Promise<void> {
+    const { sw, sub, acd } = this.deps;
+    sw.on('stasisStart', (e) => this.guard('stasisStart', () => this.onStasisStart(e.channel, e.args)));
+    sw.on('stasisEnd', (e) => this.guard('stasisEnd', () => this.onChannelGone(e.channel.id, 'stasis_end')));
+    sw.on('channelDestroyed', (e) => this.guard('channelDestroyed', () => this.onChannelGone(e.channel.id, `cause_${e.cause}`, e.cause)));
+    sw.on('dial', (e) => this.guard('dial', () => this.onDial(e.peer.id, e.dialstatus)));
+    sw.on('playbackFinished', (e) => this.guard('playbackFinished', () => this.onPlaybackFinished(e.playbackId, e.targetUri)));
+    sw.on('up', () => this.guard('reconcile', async () => void (await this.reconcile())));
+    sub.on('message', this.onMessage);
+    await sub.subscribe(acd.availabilityChannel);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.sub.off('message', this.onMessage);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    for (const c of this.registry.all()) c.clearTimers();
+    await this.deps.repo.flush();
+  }
+
+  /** Event handlers run detached from the emitter: log failures, never throw into ari-client. */
+  private guard(what: string, fn: () => Promise<void> | void): void {
+    Promise.resolve()
+      .then(fn)
+      .catch((err) => this.log.error({ err, what }, 'call event handling failed'));
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------------------
+
+  private async onStasisStart(channel: ChannelSnapshot, args: string[]): Promise<void> {
+    if (args[0] === 'agent') return this.onAgentLegAnswered(channel, args[1] ?? '');
+    if (this.registry.forChannel(channel.id)) return; // already adopted by reconcile
+    await this.acceptInbound(channel);
+  }
+
+  private async acceptInbound(channel: ChannelSnapshot, startedAt = Date.now()): Promise<Call> {
+    const { repo, settings, sw } = this.deps;
+    const number = normaliseNumber(channel.caller.number);
+    const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo);
+    this.registry.add(call);
+    call.written = repo.insertCall({
+      id: call.id,
+      nodeId: settings.nodeId,
+      channelId: channel.id,
+      callerNumber: number,
+      callerName: call.callerName,
+      state: 'ringing',
+      startedAt: new Date(startedAt),
+    });
+    call.lookup = this.deps.lookup(number).catch((err) => {
+      this.log.warn({ err, callId: call.id }, 'caller lookup failed');
+      return null;
+    });
+    this.log.info({ callId: call.id, channelId: channel.id, callerNumber: number }, 'inbound call');
+
+    if (settings.greeting) {
+      await sw.answer(channel.id);
+      if (call.isOver) return call;
+      call.answered = true;
+      void call.transition('answered', { answered_at: new Date() });
+      call.playbackId = await sw.play(channel.id, settings.greeting.split(',').map(toMedia));
+      return call; // enqueued when the greeting finishes (onPlaybackFinished)
+    }
+    // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8).
+    this.enqueue(call);
+    sw.ring(channel.id).catch((err) => this.log.warn({ err, callId: call.id }, 'ring indication failed'));
+    return call;
+  }
+
+  private enqueue(call: Call): void {
+    if (call.isOver) return;
+    if (call.enqueuedAt === null) call.enqueuedAt = Date.now();
+    void call.transition('queued', { queued_at: new Date(call.enqueuedAt) });
+    this.queue.add(call);
+    this.kick();
+  }
+
+  // ---- dispatch --------------------------------------------------------------------------------------------
+
+  /** Match waiting callers with available agents; coalesces bursts of triggers into back-to-back runs. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    void this.dispatch()
+      .catch((err) => this.log.error({ err }, 'dispatch failed'))
+      .finally(() => {
+        this.dispatching = false;
+        if (this.dispatchAgain) {
+          this.dispatchAgain = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async dispatch(): Promise<void> {
+    const { acd } = this.deps;
+    if (!this.queue.size || !this.deps.sw.isUp) return;
+    const exhausted = new Set<string>();
+    // Every waiting caller that can get an agent gets one now: offers go out in parallel, not one per tick.
+    for (const call of this.queue.ordered()) {
+      const skillKey = call.skill ?? '';
+      if (exhausted.has(skillKey) || call.state !== 'queued') continue;
+      const res = await acd.reserve(call.id, call.skill);
+      if (!res) {
+        exhausted.add(skillKey);
+        continue;
+      }
+      if (call.isOver || !this.queue.has(call)) {
+        await acd.cancel(res.agentId, call.id); // caller left while we were reserving
+        continue;
+      }
+      this.queue.remove(call);
+      this.guard('offer', () => this.offer(call, res));
+    }
+    for (const call of this.queue.ordered()) {
+      if (!call.answered && !call.isOver) this.guard('hold', () => this.holdCaller(call));
+    }
+    await this.scheduleWake();
+  }
+
+  /** Wake the dispatcher when the next wrap-up ends, since nothing else announces it. */
+  private async scheduleWake(): Promise<void> {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    if (!this.queue.size) return;
+    const at = await this.deps.acd.nextEligibleAt();
+    if (at === null) return;
+    this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()) + 5);
+    this.wakeTimer.unref();
+  }
+
+  /** No agent right now: answer the caller and play music on hold while they wait, with position announcements. */
+  private async holdCaller(call: Call): Promise<void> {
+    const { sw, settings } = this.deps;
+    if (call.answered || call.isOver) return;
+    call.answered = true;
+    await sw.answer(call.channelId);
+    void this.deps.repo.patch(call.id, { answered_at: new Date() });
+    if (call.isOver || call.state !== 'queued') return;
+    await this.startMoh(call);
+    this.scheduleAnnouncement(call);
+  }
+
+  private async startMoh(call: Call): Promise<void> {
+    if (call.mohOn || call.isOver) return;
+    call.mohOn = true;
+    await this.deps.sw.startMoh(call.channelId, this.deps.settings.mohClass);
+  }
+
+  private scheduleAnnouncement(call: Call): void {
+    const every = this.deps.settings.announceEverySec;
+    if (!every || call.isOver) return;
+    call.announceTimer = setTimeout(() => this.guard('announce', () => this.announcePosition(call)), every * 1000);
+    call.announceTimer.unref();
+  }
+
+  private async announcePosition(call: Call): Promise<void> {
+    const { sw } = this.deps;
+    call.announceTimer = null;
+    if (call.state !== 'queued' || !this.queue.has(call) || call.playbackId) return;
+    const pos = this.queue.positionOf(call);
+    if (call.mohOn) {
+      call.mohOn = false;
+      await sw.stopMoh(call.channelId);
+    }
+    if (call.state !== 'queued') return;
+    const media = pos <= 1 ? ['sound:queue-youarenext'] : ['sound:queue-thereare', `number:${pos - 1}`, 'sound:queue-callswaiting'];
+    call.playbackId = await sw.play(call.channelId, media);
+  }
+
+  private async onPlaybackFinished(playbackId: string, targetUri: string): Promise<void> {
+    const call = this.registry.forChannel(targetUri.replace(/^channel:/, ''));
+    if (!call || call.playbackId !== playbackId) return;
+    call.playbackId = null;
+    if (call.isOver) return;
+    if (call.state === 'answered') return this.enqueueAfterGreeting(call);
+    if (call.state === 'queued') {
+      await this.startMoh(call);
+      this.scheduleAnnouncement(call);
+    }
+  }
+
+  private async enqueueAfterGreeting(call: Call): Promise<void> {
+    this.enqueue(call);
+    // If an offer went out at once the caller will be bridged soon; otherwise dispatch() holds them with MOH.
+    if (call.state === 'queued' && !call.mohOn) {
+      await this.startMoh(call);
+      this.scheduleAnnouncement(call);
+    }
+  }
+
+  // ---- offering --------------------------------------------------------------------------------------------
+
+  private endpointFor(res: Reservation): string {
+    return res.endpoint || this.deps.settings.agentEndpointTemplate.replace('{extension}', res.extension);
+  }
+
+  private async offer(call: Call, res: Reservation): Promise<void> {
+    const { sw, repo, settings, hub } = this.deps;
+    call.offerCount += 1;
+    const channelId = `${call.id}-a${call.offerCount}`;
+    const now = Date.now();
+    call.offer = { agentId: res.agentId, extension: res.extension, channelId, startedAt: now, timer: null, answered: false };
+    this.registry.mapChannel(channelId, call);
+    const written = Promise.all([
+      call.transition('offering', { agent_id: res.agentId, offered_at: new Date(now), offer_count: call.offerCount }, { agentId: res.agentId }),
+      repo.startOffer(call.id, res.agentId, channelId, new Date(now)),
+    ]);
+    // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
+    if (!call.bridgeReady) call.bridgeReady = this.createBridge(call);
+    const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;
+    try {
+      await sw.originate({
+        endpoint: this.endpointFor(res),
+        appArgs: `agent,${call.id}`,
+        callerId,
+        timeoutSec: settings.ringTimeoutSec,
+        channelId,
+        variables: { HOTLINE114_CALL_ID: call.id },
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, callId: call.id, agentId: res.agentId }, 'originate to agent failed');
+      return this.offerEnded(call, channelId, 'failed');
+    }
+    // Our own guard in case Asterisk never reports the end of the ring (lost event, reconnect).
+    const offer = call.offer;
+    if (offer && offer.channelId === channelId) {
+      offer.timer = setTimeout(() => this.guard('ringTimeout', () => this.ringTimedOut(call, channelId)), (settings.ringTimeoutSec + 5) * 1000);
+      offer.timer.unref();
+    }
+    const [ctx] = await Promise.all([call.lookup, written]);
+    if (call.offer?.channelId !== channelId || call.isOver) return;
+    await hub.publish(res.agentId, {
+      type: 'call.offered',
+      callId: call.id,
+      callerNumber: call.callerNumber,
+      caller: ctx?.caller ?? null,
+      recentCalls: ctx?.recentCalls ?? [],
+      openCases: ctx?.openCases ?? [],
+      queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
+      offeredAt: new Date(now).toISOString(),
+    });
+  }
+
+  private async createBridge(call: Call): Promise<string> {
+    const b = await this.deps.sw.createBridge('mixing', `hotline114-${call.id}`);
+    call.bridgeId = b.id;
+    void this.deps.repo.patch(call.id, { bridge_id: b.id });
+    if (call.isOver) await this.destroyBridge(call);
+    return b.id;
+  }
+
+  private async ringTimedOut(call: Call, channelId: string): Promise<void> {
+    if (call.offer?.channelId !== channelId || call.offer.answered) return;
+    this.log.warn({ callId: call.id, channelId }, 'ring timeout without Asterisk reporting it; hanging up agent leg');
+    await this.hangupQuietly(channelId);
+    await this.offerEnded(call, channelId, 'no_answer');
+  }
+
+  private async onDial(peerId: string, dialstatus: string): Promise<void> {
+    const result = DIAL_FAILURES[dialstatus];
+    if (!result) return;
+    const call = this.registry.forChannel(peerId);
+    if (call && call.offer?.channelId === peerId) await this.offerEnded(call, peerId, result);
+  }
+
+  /** The agent did not take the call: release them (missed), the caller goes back to the front of the queue. */
+  private async offerEnded(call: Call, channelId: string, result: OfferResult): Promise<void> {
+    const offer = call.offer;
+    if (!offer || offer.channelId !== channelId || offer.answered) return;
+    if (offer.timer) clearTimeout(offer.timer);
+    call.offer = null;
+    this.registry.unmapChannel(channelId);
+    const { acd, repo, settings, hub } = this.deps;
+    const now = new Date();
+    void repo.endOffer(call.id, channelId, result, now);
+    const agentState = await acd.missed(offer.agentId, call.id, settings.maxMissedOffers);
+    this.log.info({ callId: call.id, agentId: offer.agentId, result, agentState }, 'offer not answered');
+    void hub.publish(offer.agentId, { type: 'call.ended', callId: call.id, endedAt: now.toISOString(), outcome: 'missed', hangupBy: null, reason: result });
+    if (call.isOver) return;
+    void call.transition('queued', {}, { after: result, agentId: offer.agentId });
+    this.queue.add(call);
+    this.kick();
+  }
+
+  // ---- connecting ------------------------------------------------------------------------------------------
+
+  private async onAgentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
+    const { sw, acd, repo, hub, settings } = this.deps;
+    const call = this.registry.get(callId);
+    const offer = call?.offer;
+    if (!call || !offer || offer.channelId !== channel.id || call.isOver) {
+      this.log.warn({ callId, channelId: channel.id }, 'agent answered a call that is no longer offered; hanging up');
+      await this.hangupQuietly(channel.id);
+      return;
+    }
+    offer.answered = true;
+    if (offer.timer) clearTimeout(offer.timer);
+    call.agentId = offer.agentId;
+    call.agentChannelId = channel.id;
+    if (call.announceTimer) clearTimeout(call.announceTimer);
+    call.announceTimer = null;
+    this.queue.remove(call);
+
+    // addChannel blocks while a playback runs on the caller (DESIGN §8): stop it first.
+    const prep: Promise<unknown>[] = [call.bridgeReady ?? (call.bridgeReady = this.createBridge(call))];
+    if (!call.answered) {
+      call.answered = true;
+      prep.push(sw.answer(call.channelId).then(() => repo.patch(call.id, { answered_at: new Date() })));
+    }
+    if (call.playbackId) {
+      const pb = call.playbackId;
+      call.playbackId = null;
+      prep.push(sw.stopPlayback(pb).catch((err) => this.ignoreNotFound(err)));
+    }
+    if (call.mohOn) {
+      call.mohOn = false;
+      prep.push(sw.stopMoh(call.channelId).catch((err) => this.ignoreNotFound(err)));
+    }
+    const [bridgeId] = (await Promise.all(prep)) as [string];
+    if (call.isOver) return;
+    await sw.addToBridge(bridgeId, [call.channelId, channel.id]);
+    if (call.isOver) return;
+    const connectedAt = Date.now();
+    call.connectedAt = connectedAt;
+    await acd.connect(offer.agentId, call.id, connectedAt);
+    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt));
+    await call.transition(
+      'connected',
+      {
+        connected_at: new Date(connectedAt),
+        agent_channel_id: channel.id,
+        wait_ms: connectedAt - call.startedAt,
+        bridge_id: bridgeId,
+      },
+      { agentId: offer.agentId },
+    );
+    this.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
+    await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
+    if (settings.recordCalls) await this.startRecording(call, bridgeId);
+  }
+
+  private async startRecording(call: Call, bridgeId: string): Promise<void> {
+    const name = `hotline114/${new Date().toISOString().slice(0, 10)}/${call.id}`;
+    try {
+      await this.deps.sw.recordBridge(bridgeId, name, 'wav');
+      void this.deps.repo.patch(call.id, { recording_name: name });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, callId: call.id }, 'recording could not start');
+    }
+  }
+
+  // ---- ending ----------------------------------------------------------------------------------------------
+
+  private async onChannelGone(channelId: string, why: string, cause?: number): Promise<void> {
+    const call = this.registry.forChannel(channelId);
+    if (!call) return;
+    if (channelId === call.channelId) return this.callerGone(call, why);
+    if (call.offer && call.offer.channelId === channelId && !call.offer.answered) {
+      return this.offerEnded(call, channelId, cause === 17 ? 'busy' : 'no_answer');
+    }
+    if (channelId === call.agentChannelId && call.state === 'connected') return this.agentGone(call, why);
+  }
+
+  /** Caller hung up: abandoned if no agent had answered yet, else the conversation ends. */
+  private async callerGone(call: Call, why: string): Promise<void> {
+    if (call.isOver) return;
+    const { acd, repo, settings } = this.deps;
+    const now = Date.now();
+    call.clearTimers();
+    this.queue.remove(call);
+    if (call.state === 'connected' && call.agentId !== null) {
+      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'caller', hangup_cause: why });
+      if (call.agentChannelId) await this.hangupQuietly(call.agentChannelId);
+      await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
+      await this.finish(call, 'caller');
+      return;
+    }
+    const offer = call.offer;
+    call.offer = null;
+    await call.transition('abandoned', { ended_at: new Date(now), wait_ms: now - call.startedAt, hangup_by: 'caller', hangup_cause: why });
+    if (offer) {
+      if (offer.timer) clearTimeout(offer.timer);
+      void repo.endOffer(call.id, offer.channelId, 'cancelled', new Date(now));
+      await this.hangupQuietly(offer.channelId);
+      if (offer.answered) await acd.end(offer.agentId, call.id, 0, now);
+      else await acd.cancel(offer.agentId, call.id, now);
+      void this.deps.hub.publish(offer.agentId, { type: 'call.ended', callId: call.id, endedAt: new Date(now).toISOString(), outcome: 'abandoned', hangupBy: 'caller' });
+    }
+    this.log.info({ callId: call.id, waitMs: now - call.startedAt }, 'call abandoned');
+    await this.finish(call, null);
+  }
+
+  private async agentGone(call: Call, why: string): Promise<void> {
+    if (call.isOver || call.agentId === null) return;
+    const now = Date.now();
+    await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent', hangup_cause: why });
+    await this.hangupQuietly(call.channelId);
+    await this.deps.acd.end(call.agentId, call.id, this.deps.settings.wrapUpSec * 1000, now);
+    await this.finish(call, 'agent');
+  }
+
+  private async finish(call: Call, hangupBy: 'caller' | 'agent' | null): Promise<void> {
+    call.clearTimers();
+    await this.destroyBridge(call);
+    this.registry.remove(call);
+    await call.written;
+    if (call.agentId !== null && call.state === 'ended') {
+      await this.deps.hub.publish(call.agentId, {
+        type: 'call.ended',
+        callId: call.id,
+        endedAt: new Date().toISOString(),
+        outcome: 'answered',
+        hangupBy,
+      });
+      // The agent's wrap-up ends by time; make sure some process re-runs dispatch then.
+      await this.scheduleWake();
+    }
+  }
+
+  /** Agent or supervisor ends a call from the console. */
+  async hangupCall(callId: string): Promise<boolean> {
+    const call = this.registry.get(callId);
+    if (!call) return false;
+    await this.deps.sw.hangup(call.channelId);
+    return true;
+  }
+
+  private async destroyBridge(call: Call): Promise<void> {
+    const id = call.bridgeId;
+    if (!id) return;
+    call.bridgeId = null;
+    try {
+      await this.deps.sw.destroyBridge(id);
+    } catch (err) {
+      this.ignoreNotFound(err);
+    }
+  }
+
+  private async hangupQuietly(channelId: string): Promise<void> {
+    try {
+      await this.deps.sw.hangup(channelId);
+    } catch (err) {
+      this.ignoreNotFound(err);
+    }
+  }
+
+  /** "Already gone" is the expected race at hangup time; anything else is worth a log line. */
+  private ignoreNotFound(err: unknown): void {
+    if (err instanceof SwitchCommandError && err.notFound) return;
+    this.log.warn({ err: (err as Error).message }, 'switch command failed');
+  }
+
+  // ---- reconciliation --------------------------------------------------------------------------------------
+
+  /**
+   * After a (re)connect: Asterisk's live channels are the truth. Calls whose caller vanished while we were deaf
+   * are finalised; open records of a previous run whose channels still live are adopted; channels that entered
+   * our app while we were away are taken as new calls; orphaned agent legs are hung up.
+   */
+  async reconcile(): Promise<{ finalised: number; adopted: number; orphansHungUp: number; newCalls: number }> {
+    const { sw, repo, settings, acd } = this.deps;
+    const [channels, open] = await Promise.all([sw.listChannels(), repo.openCalls(settings.nodeId)]);
+    const live = new Map(channels.map((c) => [c.id, c]));
+    const stats = { finalised: 0, adopted: 0, orphansHungUp: 0, newCalls: 0 };
+
+    for (const call of this.registry.all()) {
+      if (!live.has(call.channelId)) {
+        await this.callerGone(call, 'lost_while_disconnected');
+        stats.finalised++;
+      } else if (call.offer && !live.has(call.offer.channelId) && !call.offer.answered) {
+        await this.offerEnded(call, call.offer.channelId, 'no_answer');
+      } else if (call.state === 'connected' && call.agentChannelId && !live.has(call.agentChannelId)) {
+        await this.agentGone(call, 'lost_while_disconnected');
+      }
+    }
+
+    for (const row of open) {
+      if (this.registry.get(row.id)) continue;
+      if (live.has(row.channel_id)) {
+        await this.adopt(row, live);
+        stats.adopted++;
+      } else {
+        await this.finaliseStale(row);
+        stats.finalised++;
+      }
+    }
+
+    const app = settings.app;
+    for (const ch of channels) {
+      if (this.registry.forChannel(ch.id)) continue;
+      const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
+      const [chApp, kind] = data.split(',');
+      if (chApp !== app) continue;
+      if (kind === 'agent' || /-a\d+$/.test(ch.id)) {
+        await this.hangupQuietly(ch.id);
+        stats.orphansHungUp++;
+      } else if (ch.state === 'Ring' || ch.state === 'Up' || ch.state === 'Ringing') {
+        await this.acceptInbound(ch);
+        stats.newCalls++;
+      }
+    }
+
+    // Agents still held for calls this node no longer has.
+    for (const held of await acd.agentsOnCalls()) {
+      if (held.node !== settings.nodeId || this.registry.get(held.callId)) continue;
+      if (held.state === 'busy') await acd.end(held.agentId, held.callId, settings.wrapUpSec * 1000);
+      else await acd.cancel(held.agentId, held.callId);
+    }
+    this.log.info(stats, 'reconciled with Asterisk');
+    this.kick();
+    return stats;
+  }
+
+  /** A call of a previous run of this node whose caller is still on the line. */
+  private async adopt(row: CallRow, live: Map<string, ChannelSnapshot>): Promise<void> {
+    const call = new Call(row.id, row.channel_id, row.caller_number, row.caller_name, row.started_at.getTime(), this.deps.repo, row.state);
+    call.offerCount = row.offer_count;
+    call.answered = row.answered_at !== null || live.get(row.channel_id)?.state === 'Up';
+    call.bridgeId = row.bridge_id;
+    if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
+    this.registry.add(call);
+    call.lookup = this.deps.lookup(row.caller_number).catch(() => null);
+    if (row.state === 'connected' && row.agent_channel_id && live.has(row.agent_channel_id) && row.agent_id !== null) {
+      call.agentId = row.agent_id;
+      call.agentChannelId = row.agent_channel_id;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      this.registry.mapChannel(row.agent_channel_id, call);
+      return;
+    }
+    // Not connected any more (or never was): any agent leg is stale; the caller waits again at the front.
+    if (row.agent_channel_id && live.has(row.agent_channel_id)) await this.hangupQuietly(row.agent_channel_id);
+    for (const [id] of live) if (id.startsWith(`${row.id}-a`)) await this.hangupQuietly(id);
+    if (row.agent_id !== null) await this.deps.acd.cancel(row.agent_id, row.id);
+    if (row.state === 'connected') {
+      // The agent leg is gone: the conversation is over even if the caller still hears silence.
+      call.agentId = row.agent_id;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      await this.agentGone(call, 'lost_while_disconnected');
+      return;
+    }
+    call.state = 'queued';
+    call.enqueuedAt = row.queued_at?.getTime() ?? row.started_at.getTime();
+    this.queue.add(call);
+    if (call.answered) {
+      call.mohOn = false;
+      await this.startMoh(call);
+    }
+  }
+
+  /** An open record whose caller is gone: close it with what we know. */
+  private async finaliseStale(row: CallRow): Promise<void> {
+    const now = new Date();
+    const connected = row.state === 'connected';
+    await this.deps.repo.transition(row.id, row.state, connected ? 'ended' : 'abandoned', {
+      ended_at: now,
+      outcome: connected ? 'answered' : 'abandoned',
+      hangup_by: 'system',
+      hangup_cause: 'lost_while_disconnected',
+      ...(connected ? { talk_ms: now.getTime() - (row.connected_at?.getTime() ?? now.getTime()) } : { wait_ms: now.getTime() - row.started_at.getTime() }),
+    });
+    if (row.agent_id !== null) {
+      if (connected) await this.deps.acd.end(row.agent_id, row.id, this.deps.settings.wrapUpSec * 1000);
+      else await this.deps.acd.cancel(row.agent_id, row.id);
+    }
+  }
+
+  /** Live figures for /health, the board and metrics. */
+  stats(): { active: number; waiting: number; longestWaitMs: number } {
+    return { active: this.registry.size, waiting: this.queue.size, longestWaitMs: this.queue.oldestWaitMs() };
+  }
+}
+
+function toMedia(s: string): string {
+  const t = s.trim();
+  return /^[a-z]+:/.test(t) ? t : `sound:${t}`;
+}
+
+export function normaliseNumber(raw: string | undefined | null): string {
+  const s = (raw ?? '').trim();
+  const plus = s.startsWith('+');
+  const digits = s.replace(/[^\dA-Za-z]/g, '');
+  return plus ? `+${digits}` : digits;
+}

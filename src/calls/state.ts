@@ -1,0 +1,48 @@
+// The states of one 114 call and the transitions allowed between them (DESIGN §3).
+// Wrap-up belongs to the agent (ACD state), not to the call: the call record is final when the line drops.
+
+export type CallState =
+  | 'ringing' // in Stasis, not answered: the caller hears ringback
+  | 'answered' // answered, greeting or menu playing
+  | 'queued' // waiting for an agent (music on hold once answered)
+  | 'offering' // an agent's phone is ringing for this call
+  | 'connected' // caller and agent bridged
+  | 'ended' // terminal: talked to an agent
+  | 'abandoned' // terminal: caller hung up before an agent answered
+  | 'failed'; // terminal: we could not handle it (e.g. Asterisk lost the channel)
+
+export const TERMINAL: ReadonlySet<CallState> = new Set(['ended', 'abandoned', 'failed']);
+
+const TRANSITIONS: Record<CallState, readonly CallState[]> = {
+  ringing: ['answered', 'queued', 'abandoned', 'failed'],
+  answered: ['queued', 'abandoned', 'failed'],
+  queued: ['offering', 'abandoned', 'failed'],
+  offering: ['queued', 'connected', 'abandoned', 'failed'],
+  connected: ['ended', 'failed'],
+  ended: [],
+  abandoned: [],
+  failed: [],
+};
+
+export function canTransition(from: CallState, to: CallState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export class IllegalCallTransition extends Error {
+  constructor(
+    readonly callId: string,
+    readonly from: CallState,
+    readonly to: CallState,
+  ) {
+    super(`call ${callId}: illegal transition ${from} → ${to}`);
+    this.name = 'IllegalCallTransition';
+  }
+}
+
+/** Outcome stored on the call record for a terminal state. */
+export function outcomeOf(state: CallState): 'answered' | 'abandoned' | 'failed' | null {
+  if (state === 'ended') return 'answered';
+  if (state === 'abandoned') return 'abandoned';
+  if (state === 'failed') return 'failed';
+  return null;
+}
