@@ -1,0 +1,447 @@
+// AMI over asterisk-manager 0.2.0, wrapped so that its quirks (shared/DEPENDENCIES.md) cannot hurt us:
+// - ActionIDs are Date.now() strings that repeat: we set our own unique `h114-<counter>-<random>`;
+// - no timeout (an unanswered action never calls back): every action has one;
+// - its callback fires on the first response only: list actions collect their item events here until
+//   `EventList: Complete`;
+// - actions sent while disconnected or before login are held forever: we never hand it one unless logged in,
+//   and reject everything pending when the connection goes;
+// - a wrong secret fails silently: we log in ourselves and report the Error response ('loginFailed');
+// - keepConnected() retries slowly and only if called before the first connect: we reconnect ourselves, with
+//   backoff, forever, on a fresh Manager each time (no stale state from the previous socket);
+// - its events are emitted from process.nextTick: a throwing listener there would be an uncaught exception, so
+//   our listeners never throw.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import AsteriskManager from 'asterisk-manager';
+import type { Logger } from 'pino';
+import { TelephonyDownError } from '../../infra/errors';
+import { Backoff, type BackoffOptions } from '../ari/backoff';
+
+/** An AMI message with lower-cased keys (as asterisk-manager parses them). */
+export type AmiMessage = Record<string, string>;
+
+export type AmiHeaderValue = string | number | boolean | undefined | Record<string, string>;
+export type AmiHeaders = Record<string, AmiHeaderValue>;
+
+export interface AmiListResult {
+  response: AmiMessage;
+  items: AmiMessage[];
+}
+
+export class AmiActionError extends Error {
+  constructor(
+    readonly action: string,
+    readonly response: AmiMessage,
+  ) {
+    super(`AMI ${action} failed: ${response.message ?? 'Error'}`);
+    this.name = 'AmiActionError';
+  }
+}
+
+export class AmiTimeoutError extends Error {
+  constructor(
+    readonly action: string,
+    readonly actionId: string,
+    timeoutMs: number,
+  ) {
+    super(`AMI ${action} (${actionId}) got no reply within ${timeoutMs} ms`);
+    this.name = 'AmiTimeoutError';
+  }
+}
+
+/** The connection went while the action was pending: it may or may not have been carried out. */
+export class AmiDisconnectedError extends TelephonyDownError {
+  constructor(readonly action: string) {
+    super('ami');
+  }
+}
+
+export interface AmiClientOptions {
+  host: string;
+  port: number;
+  username: string;
+  secret: string;
+  logger: Logger;
+  /** Default timeout per action (ms). Default 5000. */
+  actionTimeoutMs?: number;
+  /** TCP connect + login must finish within this (ms). Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Ping period while up; a ping without reply drops the connection. 0 disables. Default 15 000. */
+  keepaliveIntervalMs?: number;
+  /** Default 0.5 s doubling to 30 s, ±20 % jitter. */
+  backoff?: BackoffOptions;
+}
+
+export interface AmiLoginFailure {
+  message: string;
+  attempt: number;
+  retryInMs: number;
+}
+
+export interface AmiClientEvents {
+  up: [];
+  down: [reason: string];
+  /** Every AMI event: its name as Asterisk spells it (e.g. "Newchannel") and the message with lower-cased keys. */
+  event: [name: string, event: AmiMessage];
+  loginFailed: [failure: AmiLoginFailure];
+}
+
+export interface OriginateOptions {
+  /** e.g. PJSIP/agent1001 */
+  channel: string;
+  /** Dialplan target … */
+  context?: string;
+  exten?: string;
+  priority?: number;
+  /** … or an application. */
+  application?: string;
+  data?: string;
+  callerId?: string;
+  /** Ring timeout (ms, AMI's unit). */
+  timeoutMs?: number;
+  variables?: Record<string, string>;
+  channelId?: string;
+  otherChannelId?: string;
+  /** Default true: the response only says "queued"; the outcome is the OriginateResponse event with this ActionID. */
+  async?: boolean;
+}
+
+interface Pending {
+  action: string;
+  resolve(value: AmiMessage | AmiListResult): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+  list: { response: AmiMessage | null; items: AmiMessage[] } | null;
+}
+
+type State = 'idle' | 'connecting' | 'up' | 'closed';
+
+export class AmiClient extends EventEmitter<AmiClientEvents> {
+  private readonly opts: AmiClientOptions;
+  private readonly logger: Logger;
+  private readonly backoff: Backoff;
+  private readonly idPrefix = `h114-`;
+  private readonly idSuffixBytes = 3;
+  private counter = 0;
+  private state: State = 'idle';
+  private mgr: AsteriskManager | null = null;
+  private readonly pending = new Map<string, Pending>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
+  private loginFailures = 0;
+  private connectFailures = 0;
+
+  constructor(opts: AmiClientOptions) {
+    super();
+    this.opts = opts;
+    this.logger = opts.logger.child({ component: 'ami' });
+    this.backoff = new Backoff(opts.backoff);
+  }
+
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  /** Connects in the background and keeps reconnecting until close(); never throws. */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.connect();
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasUp = this.state === 'up';
+    this.state = 'closed';
+    for (const t of [this.retryTimer, this.connectTimer]) if (t) clearTimeout(t);
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.retryTimer = this.connectTimer = this.keepalive = null;
+    const mgr = this.mgr;
+    this.mgr = null;
+    this.failPending('closed');
+    if (mgr) {
+      if (wasUp) await this.logoff(mgr);
+      mgr.disconnect();
+    }
+    if (wasUp) this.emit('down', 'closed');
+  }
+
+  // ---- actions ----------------------------------------------------------------------------------------------
+
+  /** Sends one action; resolves with its response, rejects with AmiActionError (Response: Error), timeout or disconnect. */
+  action(headers: AmiHeaders, opts: { timeoutMs?: number } = {}): Promise<AmiMessage> {
+    return this.send(headers, false, opts.timeoutMs) as Promise<AmiMessage>;
+  }
+
+  /** Sends a list action (CoreShowChannels, PJSIPShowEndpoints, …) and collects its events until `EventList: Complete`. */
+  listAction(headers: AmiHeaders, opts: { timeoutMs?: number } = {}): Promise<AmiListResult> {
+    return this.send(headers, true, opts.timeoutMs) as Promise<AmiListResult>;
+  }
+
+  ping(): Promise<AmiMessage> {
+    return this.action({ Action: 'Ping' });
+  }
+
+  originate(o: OriginateOptions): Promise<AmiMessage> {
+    return this.action({
+      Action: 'Originate',
+      Channel: o.channel,
+      Context: o.context,
+      Exten: o.exten,
+      Priority: o.priority,
+      Application: o.application,
+      Data: o.data,
+      CallerID: o.callerId,
+      Timeout: o.timeoutMs,
+      ChannelId: o.channelId,
+      OtherChannelId: o.otherChannelId,
+      Async: o.async ?? true,
+      Variable: o.variables && Object.keys(o.variables).length ? o.variables : undefined,
+    });
+  }
+
+  hangup(channel: string, cause?: number): Promise<AmiMessage> {
+    return this.action({ Action: 'Hangup', Channel: channel, Cause: cause });
+  }
+
+  async coreShowChannels(): Promise<AmiMessage[]> {
+    return (await this.listAction({ Action: 'CoreShowChannels' })).items;
+  }
+
+  async deviceStateList(): Promise<AmiMessage[]> {
+    return (await this.listAction({ Action: 'DeviceStateList' })).items;
+  }
+
+  async pjsipShowEndpoints(): Promise<AmiMessage[]> {
+    return (await this.listAction({ Action: 'PJSIPShowEndpoints' })).items;
+  }
+
+  private send(headers: AmiHeaders, isList: boolean, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage | AmiListResult> {
+    const mgr = this.mgr;
+    const actionName = String(findHeader(headers, 'action') ?? '');
+    if (!actionName) return Promise.reject(new Error('AMI action without an Action header'));
+    if (this.state !== 'up' || !mgr) return Promise.reject(new TelephonyDownError('ami'));
+
+    const id = `${this.idPrefix}${++this.counter}-${randomBytes(this.idSuffixBytes).toString('hex')}`;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(headers)) {
+      // The ActionID is ours; asterisk-manager reads it from the lower-case key.
+      if (v === undefined || k.toLowerCase() === 'actionid') continue;
+      out[k] = v;
+    }
+    out.actionid = id;
+
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        mgr.removeAllListeners(id);
+        reject(new AmiTimeoutError(actionName, id, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { action: actionName, resolve, reject, timer, list: isList ? { response: null, items: [] } : null });
+      try {
+        mgr.action(out, (err, res) => this.onResponse(id, err, res));
+      } catch (err) {
+        this.settle(id, (p) => p.reject(err instanceof Error ? err : new Error(String(err))));
+      }
+    });
+  }
+
+  private onResponse(id: string, err: AsteriskManager.AmiRawMessage | undefined, res: AsteriskManager.AmiRawMessage): void {
+    try {
+      const p = this.pending.get(id);
+      if (!p) return;
+      const response = normalize(res ?? err ?? {});
+      if (err || (response.response ?? '').toLowerCase() === 'error') {
+        this.settle(id, (x) => x.reject(new AmiActionError(x.action, response)));
+        return;
+      }
+      if (!p.list) {
+        this.settle(id, (x) => x.resolve(response));
+        return;
+      }
+      if ((response.eventlist ?? '').toLowerCase() === 'start') {
+        p.list.response = response;
+      } else {
+        // A list action answered without a list (nothing follows).
+        this.settle(id, (x) => x.resolve({ response, items: [] }));
+      }
+    } catch (e) {
+      this.logger.error({ err: e }, 'AMI response handling failed');
+    }
+  }
+
+  private settle(id: string, fn: (p: Pending) => void): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    fn(p);
+  }
+
+  private failPending(reason: string): void {
+    if (this.pending.size) this.logger.warn({ count: this.pending.size, reason }, 'AMI connection lost: rejecting pending actions');
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new AmiDisconnectedError(p.action));
+    }
+  }
+
+  // ---- connection -------------------------------------------------------------------------------------------
+
+  private connect(): void {
+    if (this.state === 'closed') return;
+    this.state = 'connecting';
+    const { host, port, username, secret } = this.opts;
+    // Port undefined: the constructor must not connect (and log in without a callback) by itself.
+    const mgr = new AsteriskManager(undefined, host, username, secret, true);
+    this.mgr = mgr;
+    mgr.setMaxListeners(0);
+    mgr.on('error', (err: Error) => {
+      if (mgr === this.mgr) this.logger.debug({ err: err.message }, 'AMI socket error');
+    });
+    mgr.on('close', () => this.lost(mgr, 'connection closed'));
+    mgr.on('managerevent', (evt: AsteriskManager.AmiRawMessage) => {
+      if (mgr === this.mgr) this.onEvent(evt);
+    });
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = null;
+      if (mgr === this.mgr && this.state === 'connecting') this.lost(mgr, `no login within ${this.opts.connectTimeoutMs ?? 10_000} ms`);
+    }, this.opts.connectTimeoutMs ?? 10_000);
+
+    mgr.connect(port, host, () => {
+      if (mgr !== this.mgr) {
+        mgr.disconnect();
+        return;
+      }
+      mgr.login((err) => {
+        if (mgr !== this.mgr) return;
+        if (err) {
+          const message = typeof err.message === 'string' ? err.message : 'login rejected';
+          this.loginFailures += 1;
+          // Asterisk closes the socket after a failed login; lost() schedules the retry with this delay.
+          const retryInMs = this.backoff.next();
+          this.logger.error(
+            { host, port, username, attempt: this.loginFailures, retryInMs },
+            `AMI login rejected: ${message} — check the AMI username/secret (manager.conf)`,
+          );
+          this.emit('loginFailed', { message, attempt: this.loginFailures, retryInMs });
+          this.lost(mgr, `login failed: ${message}`, retryInMs);
+          mgr.disconnect();
+          return;
+        }
+        this.onLoggedIn(mgr);
+      });
+    });
+  }
+
+  private onLoggedIn(mgr: AsteriskManager): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    this.state = 'up';
+    this.loginFailures = 0;
+    this.connectFailures = 0;
+    this.backoff.reset();
+    this.logger.info({ host: this.opts.host, port: this.opts.port }, 'AMI connected and logged in');
+    const interval = this.opts.keepaliveIntervalMs ?? 15_000;
+    if (interval > 0) {
+      this.keepalive = setInterval(() => {
+        if (mgr !== this.mgr || this.state !== 'up') return;
+        this.ping().then(
+          () => undefined,
+          (err: Error) => {
+            if (err instanceof AmiTimeoutError) this.lost(mgr, 'keepalive ping unanswered');
+          },
+        );
+      }, interval);
+      this.keepalive.unref();
+    }
+    this.emit('up');
+  }
+
+  /** The connection `mgr` is gone (or must be treated as gone); idempotent per connection. */
+  private lost(mgr: AsteriskManager, reason: string, retryInMs?: number): void {
+    if (mgr !== this.mgr) return;
+    this.mgr = null;
+    const wasUp = this.state === 'up';
+    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.keepalive = this.connectTimer = null;
+    this.failPending(reason);
+    // Ends the socket if it is still open (timeouts, keepalive); a no-op after a real close.
+    mgr.disconnect();
+    if (this.state === 'closed') return;
+    this.state = 'connecting';
+    if (wasUp) {
+      this.logger.warn({ reason }, 'AMI down');
+      this.emit('down', reason);
+    }
+    let delay = retryInMs;
+    if (delay === undefined) {
+      delay = this.backoff.next();
+      if (!wasUp) {
+        this.connectFailures += 1;
+        this.logger.warn({ host: this.opts.host, port: this.opts.port, reason, attempt: this.connectFailures, retryInMs: delay }, 'AMI connect failed');
+      }
+    }
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private onEvent(raw: AsteriskManager.AmiRawMessage): void {
+    try {
+      const evt = normalize(raw);
+      const name = evt.event ?? '';
+      const id = evt.actionid;
+      if (id) {
+        const p = this.pending.get(id);
+        if (p?.list) {
+          if ((evt.eventlist ?? '').toLowerCase() === 'complete') {
+            const response = p.list.response ?? evt;
+            const items = p.list.items;
+            this.settle(id, (x) => x.resolve({ response, items }));
+          } else {
+            p.list.items.push(evt);
+          }
+        }
+      }
+      this.emit('event', name, evt);
+    } catch (err) {
+      this.logger.error({ err }, 'AMI event listener threw');
+    }
+  }
+
+  private logoff(mgr: AsteriskManager): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 500);
+      mgr.action({ action: 'Logoff', actionid: `${this.idPrefix}${++this.counter}-logoff` }, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+function findHeader(headers: AmiHeaders, key: string): AmiHeaderValue {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === key) return v;
+  return undefined;
+}
+
+/**
+ * asterisk-manager turns `Variable:`/`ChanVariable:` headers into objects and repeated keys into arrays; give
+ * consumers plain strings: objects back to "NAME=value,…" (VarSet's `Variable: NAME` becomes "NAME" again),
+ * arrays joined by newlines (e.g. Command's Output lines).
+ */
+export function normalize(raw: AsteriskManager.AmiRawMessage): AmiMessage {
+  const out: AmiMessage = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.join('\n');
+    else out[k] = Object.entries(v).map(([name, value]) => (value === '' ? name : `${name}=${value}`)).join(',');
+  }
+  return out;
+}
