@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'], '^.+\\.mjs$': ['@swc/jest'] },
   // fastify -> light-my-request -> cookie 2 ships ESM only; let swc transform it (see shared DEPENDENCIES.md).
-  transformIgnorePatterns: ['/node_modules/(?!(cookie|node-pg-migrate)/)'],
+  // typebox 1.x and content-disposition (via @fastify/swagger-ui → @fastify/static) are ESM only as well.
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|content-disposition|node-pg-migrate|typebox)/)'],
   testTimeout: 20000,
 };

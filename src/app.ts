@@ -1,0 +1,163 @@
+// Composition root: creates the pools and clients once and wires every module. Only main.ts and the test helper
+// import it. Order: migrations → PostgreSQL/Redis → Fastify plugins → routes → call control → ready.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config';
+import { createDb, type Db } from './infra/db';
+import { createLogger, type Logger } from './infra/logger';
+import { migrate } from './infra/migrate';
+import { createRedis, type Redis } from './infra/redis';
+import { errorHandler, notFoundHandler } from './http/errors';
+import { registerAuth } from './http/auth';
+import { createHealth, healthRoutes, type Health } from './http/health';
+import { registerRequestLogging, registerSecurityHeaders } from './http/hooks';
+import { registerOpenApi } from './http/openapi';
+import type { FastifyTypeBox } from './http/types';
+import { createAuthService, type AuthService } from './auth/service';
+import { authRoutes } from './auth/routes';
+import { createCallersService, type CallersService } from './callers/service';
+import { callerRoutes } from './callers/routes';
+import { createNotesService } from './calls/notes-service';
+import { notesRoutes } from './calls/notes-routes';
+import { createReferenceService } from './reference/service';
+import { referenceRoutes } from './reference/routes';
+
+export interface App {
+  fastify: FastifyTypeBox;
+  db: Db;
+  redis: Redis;
+  logger: Logger;
+  config: Config;
+  /** Token authentication (e.g. the agent WebSocket: auth.authenticateToken(query.token)). */
+  auth: AuthService;
+  /** Screen-pop lookup: callers.lookupForScreenPop(number). */
+  callers: CallersService;
+  health: Health;
+  /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
+  close(): Promise<void>;
+}
+
+export interface BuildAppOptions {
+  config: Config;
+  logger?: Logger;
+  /** Start ARI/AMI call control (default true; tests of the HTTP API pass false). */
+  telephony?: boolean;
+}
+
+const MIGRATE_RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', '57P03']);
+
+async function migrateWithRetry(config: Config, logger: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const applied = await migrate(config.databaseUrl, config.dbSchema, logger);
+      if (applied.length) logger.info({ applied }, 'database migrations applied');
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 6 || !code || !MIGRATE_RETRY_CODES.has(code)) throw err;
+      const waitMs = 500 * 2 ** (attempt - 1);
+      logger.warn({ code, attempt, waitMs }, 'database not reachable yet, retrying migrations');
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<App> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const telephonyOn = opts.telephony ?? true;
+
+  if (config.migrateOnStart) await migrateWithRetry(config, logger);
+
+  const db = createDb({ url: config.databaseUrl, schema: config.dbSchema, logger });
+  const redis = createRedis(config.redisUrl, logger, { keyPrefix: `${config.redisPrefix}:` });
+
+  // Closed in reverse order of registration, after Fastify and before Redis/PostgreSQL (telephony goes here).
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+
+  const fastify = Fastify({
+    loggerInstance: logger,
+    // hooks.ts logs route patterns only (no query strings: phone numbers, tokens)
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[\w.-]{1,64}$/.test(h) ? h : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  try {
+    fastify.setErrorHandler((err, request, reply) => errorHandler(err, request, reply));
+    fastify.setNotFoundHandler(notFoundHandler);
+    await registerOpenApi(fastify);
+    await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
+    registerSecurityHeaders(fastify);
+    registerRequestLogging(fastify);
+
+    // --- services ---
+    const auth = createAuthService({ db, logger });
+    const callers = createCallersService({ db });
+    const notes = createNotesService({ db });
+    const reference = createReferenceService({ db });
+    const health = createHealth({ db, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
+
+    // --- HTTP routes (registered on the root instance; each module's routes.ts takes its service) ---
+    registerAuth(fastify, auth); // sets request.user for every route registered below
+    healthRoutes(fastify, health);
+    authRoutes(fastify, auth);
+    referenceRoutes(fastify, reference);
+    callerRoutes(fastify, callers);
+    notesRoutes(fastify, notes);
+
+    // --- call control: telephony, calls, agents (wired by src/calls + src/agents) ---
+    // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),
+    // auth.authenticateToken(token) for the agent socket, callers.lookupForScreenPop(number) for the screen pop,
+    // health.setProvider('ari' | 'ami', () => boolean), closers.push({ name, close }) for shutdown.
+    if (telephonyOn) {
+      // e.g.
+      //   const ariSwitch = createAriSwitch(config.ari, logger);
+      //   health.setProvider('ari', () => ariSwitch.isUp);
+      //   closers.push({ name: 'ari', close: () => ariSwitch.close() });
+    }
+    // --- end call control ---
+
+    await fastify.ready();
+
+    let closing: Promise<void> | null = null;
+    const close = () => {
+      closing ??= (async () => {
+        await fastify.close().catch((err: unknown) => logger.error({ err }, 'error closing http server'));
+        for (const c of [...closers].reverse()) {
+          try {
+            await c.close();
+          } catch (err) {
+            logger.error({ err, component: c.name }, 'error closing component');
+          }
+        }
+        await closeRedis(redis);
+        await db.close().catch((err: unknown) => logger.error({ err }, 'error closing database pool'));
+      })();
+      return closing;
+    };
+
+    return { fastify, db, redis, logger, config, auth, callers, health, close };
+  } catch (err) {
+    await fastify.close().catch(() => undefined);
+    await closeRedis(redis);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}
