@@ -173,10 +173,8 @@ export function parseCallerId(s: string | undefined): CallerIdent {
   return { name: '', number: s.trim() };
 }
 
-let uuidCounter = 0;
+/** RFC 4122 v4 id, like Asterisk's bridge and playback ids. */
 export function uuid(): string {
-  // RFC 4122 v4 shape from node's crypto.
-  uuidCounter++;
   return globalThis.crypto.randomUUID();
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 export interface AriClient {
   on(event: string, cb: (event: any, instance: any) => void): void;
   start(app: string | string[]): Promise<void>;
@@ -35,7 +35,7 @@ export function amiConnect(port: number, user = 'hotline114', secret = 'hotline1
   const Manager = require('asterisk-manager') as (port: number, host: string, user: string, secret: string, events: boolean) => AmiManager;
   return Manager(port, '127.0.0.1', user, secret, true);
 }
-/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export const TRACE_DIR = path.resolve(__dirname, '../../../shared/asterisk-traces');
 export const tracesPresent = existsSync(path.join(TRACE_DIR, 'scenario-a-ari.jsonl'));
