@@ -87,6 +87,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   private readonly opts: AriConnectionOptions;
   private readonly logger: Logger;
   private readonly backoff: Backoff;
+  private readonly replacedBackoff = new Backoff({ initialMs: 1000, maxMs: 60_000 });
   private state: State = 'idle';
   private client: Client | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -300,12 +301,32 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       this.logger.warn('ARI frame without a type; ignored');
       return;
     }
+    if (event.type === 'ApplicationReplaced') {
+      this.onReplaced();
+      return;
+    }
     try {
       this.emit('event', event);
     } catch (err) {
       // A throwing consumer must not propagate into ws's receiver (that would stop the socket's processing).
       this.logger.error({ err, type: event.type }, 'ARI event listener threw');
     }
+  }
+
+  /**
+   * Another WebSocket took our Stasis app (another process with the same app name, or a socket of ours that
+   * reconnected late): this socket gets no more events. Take the app back after a growing delay, so two
+   * processes misconfigured with one app name do not fight in a tight loop.
+   */
+  private onReplaced(): void {
+    const delay = this.replacedBackoff.next();
+    this.logger.error({ app: this.opts.app, retakeInMs: delay }, 'ARI application taken over by another WebSocket (is another process using the same app name?)');
+    this.markDown('application replaced by another WebSocket');
+    const client = this.client;
+    const ws = client?._ws;
+    setTimeout(() => {
+      if (client && client === this.client && client._ws === ws && ws) ws.terminate();
+    }, delay).unref();
   }
 
   private markDown(reason: string): void {

@@ -265,12 +265,18 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
     }
   }
 
-  /** A throwing listener in the call logic must not stop the delivery of later events. */
+  /**
+   * A throwing listener in the call logic must neither stop the delivery of later events nor keep the other
+   * listeners of this event from running (EventEmitter.emit would stop at the first throw).
+   */
   private safeEmit<K extends keyof SwitchEvents>(name: K, ...args: SwitchEvents[K]): void {
-    try {
-      (this.emit as (n: K, ...a: SwitchEvents[K]) => boolean)(name, ...args);
-    } catch (err) {
-      this.logger.error({ err, event: name }, 'switch event listener threw');
+    // rawListeners: calling a once() wrapper also removes it, as emit() would.
+    for (const listener of this.rawListeners(name) as Array<(...a: SwitchEvents[K]) => void>) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.logger.error({ err, event: name }, 'switch event listener threw');
+      }
     }
   }
 }
