@@ -210,4 +210,22 @@ describe('AMI', () => {
     const hang = ours.filter((h) => h.event === 'Hangup').map((h) => `${h.cause} ${h['cause-txt']}`);
     expect(hang).toEqual(['16 Normal Clearing', '16 Normal Clearing']);
   });
+
+  it('restart drops AMI sessions and forgets channels; the ports accept connections again', async () => {
+    const m = await login();
+    const closed = deferred();
+    m.on('close', () => closed.resolve());
+    const r = await action(m, { action: 'Originate', channel: 'PJSIP/agent1002', application: 'ChanSpy', data: 'x', async: true });
+    expect(r.res.response).toBe('Success');
+    await sim.channels()[0]?.waitFor('Ringing');
+    expect(sim.channels()).toHaveLength(1);
+    await sim.restart();
+    await closed.promise;
+    expect(sim.channels()).toHaveLength(0);
+    ami?.disconnect();
+    ami = undefined;
+    await login();
+    const res = await fetch(`${sim.ariUrl}/ari/channels?api_key=hotline114:hotline114`);
+    expect(await res.json()).toEqual([]);
+  });
 });

@@ -568,8 +568,7 @@ export class Core extends EventEmitter {
       this.dialEvent(ch, 'RINGING');
       this.ami('DialState', 'call,all', [...this.chanHeaders(ch, 'Dest'), ['DialStatus', 'RINGING']]);
     }
-    const tt = this.setTimer(() => this.dialTimeout(ch), timeoutMs);
-    ch.timers.add(tt);
+    if (timeoutMs > 0) ch.timers.add(this.setTimer(() => this.dialTimeout(ch), timeoutMs)); // ARI timeout -1: no limit
     if ('answerAfterMs' in b) {
       const ta = this.setTimer(() => {
         if (ch.destroyed || ch.hangingUp || ch.state === 'Up') return;
