@@ -11,11 +11,11 @@ declare module 'asterisk-manager' {
     /** A falsy port means: do not connect now (call connect/login yourself). */
     constructor(port: number | undefined, host: string, username: string, password: string, events: boolean);
     options: { port: number; host: string; username: string; password: string; events: boolean };
-    on(event: string, listener: (...args: any[]) => void): void;
-    once(event: string, listener: (...args: any[]) => void): void;
-    removeListener(event: string, listener: (...args: any[]) => void): void;
+    on(event: string, listener: (...args: never[]) => void): void;
+    once(event: string, listener: (...args: never[]) => void): void;
+    removeListener(event: string, listener: (...args: never[]) => void): void;
     removeAllListeners(event?: string): void;
-    listeners(event: string): Array<(...args: any[]) => void>;
+    listeners(event: string): Array<(...args: never[]) => void>;
     setMaxListeners(n: number): void;
     emit(event: string, ...args: unknown[]): boolean;
 

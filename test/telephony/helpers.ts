@@ -23,8 +23,12 @@ export function captureLogger(level = 'debug'): CapturedLogger {
  * Resolves with the arguments of the next `event` on `emitter` matching `pred`; rejects after timeoutMs.
  * Register it BEFORE triggering the action that causes the event.
  */
+// Typed emitters (EventEmitter<SwitchEvents>, …) are not assignable to one common emitter type.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyEmitter = EventEmitter<any>;
+
 export function nextEvent<A extends unknown[] = unknown[]>(
-  emitter: EventEmitter<any>,
+  emitter: AnyEmitter,
   event: string,
   pred: (...args: A) => boolean = () => true,
   timeoutMs = 5000,
@@ -45,7 +49,7 @@ export function nextEvent<A extends unknown[] = unknown[]>(
 }
 
 /** Collects every emission of `event` into an array (for counting and asserting order). */
-export function record<A extends unknown[]>(emitter: EventEmitter<any>, event: string): A[] {
+export function record<A extends unknown[]>(emitter: AnyEmitter, event: string): A[] {
   const seen: A[] = [];
   emitter.on(event, (...args: unknown[]) => seen.push(args as A));
   return seen;

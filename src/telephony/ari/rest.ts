@@ -1,6 +1,8 @@
 // ARI REST over Node's own keep-alive HTTP agent. ari-client's generated methods are not used for commands:
-// - they cost more per call (swagger request building, shred, bluebird, resource objects: see the report numbers
-//   in test/telephony/README.md);
+// - they cost more per call (swagger request building, shred, bluebird, resource objects). Measured against the
+//   test simulator on loopback, warm, 2000 sequential calls: GET /channels/{id} p50 0.44 ms vs 0.28 ms here
+//   (p99 2.6 vs 0.6), POST /channels/{id}/ring p50 0.37 vs 0.27 ms; Node's fetch (undici) was slower than both
+//   (0.50 / 0.41 ms);
 // - they drop the HTTP status (the rejection is `new Error(rawBody)`), so 404 cannot be told from 500;
 // - a connection error during a call is emitted by shred as "request_error", which swagger does not listen to:
 //   the promise never settles;
