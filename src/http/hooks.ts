@@ -5,7 +5,6 @@ import type { FastifyTypeBox } from './types';
 export function registerRequestLogging(fastify: FastifyTypeBox): void {
   fastify.addHook('onResponse', async (request, reply) => {
     const line = {
-      reqId: request.id,
       method: request.method,
       route: request.routeOptions.url ?? '(no route)',
       statusCode: reply.statusCode,

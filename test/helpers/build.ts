@@ -40,12 +40,12 @@ export function testConfig(schema: string, env: Record<string, string> = {}): Co
   });
 }
 
-export async function build(opts: { env?: Record<string, string> } = {}): Promise<TestApp> {
-  const t = await createTestSchema();
+export async function build(opts: { env?: Record<string, string>; telephony?: boolean; schema?: string } = {}): Promise<TestApp> {
+  const t = opts.schema ? { schema: opts.schema, drop: async () => undefined } : await createTestSchema();
   const config = testConfig(t.schema, opts.env);
   let app: App;
   try {
-    app = await buildApp({ config, logger: createLogger(config.logLevel), telephony: false });
+    app = await buildApp({ config, logger: createLogger(config.logLevel), telephony: opts.telephony ?? false });
   } catch (err) {
     await t.drop();
     throw err;
