@@ -1,5 +1,5 @@
 import { AsteriskSimulator } from '../asterisk';
-import { AriSwitch } from '../../src/telephony/ari';
+import { AriRest, AriSwitch, SwitchTimeoutError } from '../../src/telephony/ari';
 import { SwitchCommandError, type ChannelSnapshot } from '../../src/telephony/switch';
 import { TelephonyDownError } from '../../src/infra/errors';
 import { captureLogger, nextEvent, record } from './helpers';
@@ -135,6 +135,26 @@ describe('AriSwitch against the simulator', () => {
     expect((await destroyed)[0].cause).toBe(16);
     await sw.destroyBridge(bridge.id);
     expect(await sw.getBridge(bridge.id)).toBeNull();
+  });
+
+  test('recordBridge → recordingFinished when the bridge goes; a duplicate name is a 409', async () => {
+    await startUp();
+    const started = nextEvent<StasisStartArg>(sw, 'stasisStart');
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: APP, appArgs: ['inbound'] });
+    await started;
+    await sw.answer(caller.id);
+    const bridge = await sw.createBridge('mixing');
+    await sw.addToBridge(bridge.id, [caller.id]);
+    const finished = nextEvent<[{ name: string; targetUri: string; durationSec?: number }]>(sw, 'recordingFinished');
+    await sw.recordBridge(bridge.id, 'call-rec-1');
+    await sw.hangup(caller.id);
+    await sw.destroyBridge(bridge.id);
+    const [rec] = await finished;
+    expect(rec.name).toBe('call-rec-1');
+    expect(rec.targetUri).toBe(`bridge:${bridge.id}`);
+    expect(sim.storedRecordings()).toContain('call-rec-1');
+    const b2 = await sw.createBridge('mixing');
+    await expect(sw.recordBridge(b2.id, 'call-rec-1')).rejects.toMatchObject({ status: 409 });
   });
 
   test('Asterisk errors keep their HTTP status: 404 → notFound, 500 Allocation failed', async () => {
@@ -291,6 +311,29 @@ describe('AriSwitch with a wrong password', () => {
       expect((await failed)[0].kind).toBe('notFound');
     } finally {
       await sw.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('AriRest', () => {
+  test('a command Asterisk does not answer times out with SwitchTimeoutError (status null)', async () => {
+    const http = await import('node:http');
+    const server = http.createServer(() => undefined); // never replies
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const rest = new AriRest({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, username: 'u', password: 'p' });
+    try {
+      const err = await rest.request('answer', 'POST', '/channels/x/answer', undefined, undefined, 100).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SwitchTimeoutError);
+      expect(err).toBeInstanceOf(SwitchCommandError);
+      expect((err as SwitchTimeoutError).status).toBeNull();
+      expect((err as SwitchTimeoutError).operation).toBe('answer');
+    } finally {
+      rest.close();
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });
