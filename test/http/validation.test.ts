@@ -95,13 +95,13 @@ for (const [method, url, payload, as = 'admin', contentType] of cases) {
       url,
       headers,
       ...(payload === undefined ? {} : typeof payload === 'string' ? { payload } : { payload: payload as object }),
-  });
-  expect(res.statusCode).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode).toBeLessThan(500);
-  const body = res.json();
-  expect(typeof body.error).toBe('string');
-  expect(body.message).toMatch(HAN);
-  expect(res.body).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    });
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.statusCode).toBeLessThan(500);
+    const body = res.json();
+    expect(typeof body.error).toBe('string');
+    expect(body.message).toMatch(HAN);
+    expect(res.body).not.toMatch(/\bat .*\.(ts|js):\d+/);
   });
 }
 
