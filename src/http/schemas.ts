@@ -1,8 +1,18 @@
 // Schemas and helpers shared by routes.
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { BadRequestError } from '../infra/errors';
 
-export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * T or null. A plain type becomes `type: [T, 'null']` rather than anyOf: with Fastify's type coercion an anyOf
+ * would turn a null into "" (or 0) in its first branch instead of keeping it null.
+ */
+export function Nullable<T extends TSchema>(t: T) {
+  const type = (t as { type?: unknown }).type;
+  if (typeof type === 'string' && !('anyOf' in t) && !('const' in t)) {
+    return Type.Unsafe<Static<T> | null>({ ...t, type: [type, 'null'] });
+  }
+  return Type.Union([t, Type.Null()]);
+}
 
 export const ErrorSchema = Type.Object({
   error: Type.String({ description: '稳定的错误代码' }),

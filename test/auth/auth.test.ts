@@ -19,7 +19,7 @@ const me = (headers: Record<string, string>) => t.inject({ method: 'GET', url: '
 
 describe('bearer tokens', () => {
   it('401 without a token, with a malformed header, with an unknown token', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer h114_doesnotexist' }, { authorization: 'Bearer' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Basic abc' }, { authorization: 'Bearer h114_doesnotexist' }, { authorization: 'Bearer' }]) {
       const res = await me(headers);
       expect(res.statusCode).toBe(401);
       expect(res.json()).toEqual({ error: 'unauthorized', message: '未登录或令牌无效' });
