@@ -58,3 +58,25 @@ it('hides inactive departments unless asked', async () => {
   const all = (await t.inject({ method: 'GET', url: '/api/departments?includeInactive=true', headers: h })).json();
   expect(all.map((d: { code: string }) => d.code)).toContain('court');
 });
+
+it('npm run token: the CLI prints a working token for a username, and fails readably for an unknown one', async () => {
+  const { execFile } = await import('node:child_process');
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['-r', '@swc-node/register', 'src/cli/token.ts', ...args],
+        { env: { ...process.env, DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DB_SCHEMA: t.schema } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const ok = await run(['supervisor']);
+  expect(ok.code).toBe(0);
+  const token = ok.stdout.trim();
+  expect(token).toMatch(/^h114_/);
+  const me = await t.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+  expect(me.json().username).toBe('supervisor');
+  const bad = await run(['nobody']);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/用户 nobody 不存在/);
+}, 30000);
