@@ -8,7 +8,18 @@ import type { Config } from './config';
 import { createDb, type Db } from './infra/db';
 import { createLogger, type Logger } from './infra/logger';
 import { migrate } from './infra/migrate';
-import { createRedis, type Redis } from './infra/redis';
+import { createBlockingRedis, createRedis, type Redis } from './infra/redis';
+import { Acd } from './agents/acd';
+import { ScreenPopHub } from './agents/hub';
+import { AgentRepo } from './agents/repo';
+import { AgentService } from './agents/service';
+import { agentRoutes } from './agents/routes';
+import { Presence } from './agents/presence';
+import { CallRepo } from './calls/repo';
+import { CallService } from './calls/service';
+import { callControlRoutes } from './calls/routes';
+import { AriSwitch } from './telephony/ari';
+import { AmiClient } from './telephony/ami';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { registerAuth } from './http/auth';
 import { createHealth, healthRoutes, type Health } from './http/health';
@@ -35,6 +46,10 @@ export interface App {
   /** Screen-pop lookup: callers.lookupForScreenPop(number). */
   callers: CallersService;
   health: Health;
+  agents: AgentService;
+  acd: Acd;
+  /** The call flow of this process (null when telephony is off). */
+  calls: CallService | null;
   /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
   close(): Promise<void>;
 }
@@ -118,11 +133,45 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),
     // auth.authenticateToken(token) for the agent socket, callers.lookupForScreenPop(number) for the screen pop,
     // health.setProvider('ari' | 'ami', () => boolean), closers.push({ name, close }) for shutdown.
-    if (telephonyOn) {
-      // e.g.
-      //   const ariSwitch = createAriSwitch(config.ari, logger);
-      //   health.setProvider('ari', () => ariSwitch.isUp);
-      //   closers.push({ name: 'ari', close: () => ariSwitch.close() });
+    const acdRedis = createRedis(config.redisUrl, logger); // no keyPrefix: ACD Lua builds its own keys
+    const subRedis = createBlockingRedis(config.redisUrl, logger); // subscriber mode (screen pop, availability)
+    closers.push({ name: 'redis-acd', close: () => closeRedis(acdRedis) }, { name: 'redis-sub', close: () => closeRedis(subRedis) });
+    const acd = new Acd(acdRedis, config.redisPrefix, config.calls.nodeId);
+    const hub = new ScreenPopHub(acdRedis, subRedis, config.redisPrefix, logger);
+    closers.push({ name: 'screen-pop', close: () => hub.closeAll() });
+    const agentRepo = new AgentRepo(db);
+    const agents = new AgentService(agentRepo, acd, hub, config.calls.agentEndpointTemplate, logger);
+    agentRoutes(fastify, agents, hub, auth);
+
+    let calls: CallService | null = null;
+    if (telephonyOn && config.ari.enabled) {
+      const sw = new AriSwitch({ ...config.ari, logger });
+      health.setProvider('ari', () => sw.isUp);
+      const callRepo = new CallRepo(db, logger);
+      calls = new CallService({
+        sw,
+        acd,
+        repo: callRepo,
+        hub,
+        sub: subRedis,
+        lookup: (number) => callers.lookupForScreenPop(number),
+        settings: { ...config.calls, app: config.ari.app },
+        logger,
+      });
+      await calls.start();
+      callControlRoutes(fastify, calls, sw);
+      sw.start();
+      // Closed before the call service so no event arrives after its writes were flushed.
+      const service = calls;
+      closers.push({ name: 'calls', close: () => service.stop() }, { name: 'ari', close: () => sw.close() });
+    }
+    if (telephonyOn && config.ami.enabled) {
+      const ami = new AmiClient({ ...config.ami, logger });
+      health.setProvider('ami', () => ami.isUp);
+      const presence = new Presence(ami, acd, agentRepo, (r) => agents.endpointOf(r), logger);
+      presence.start();
+      ami.start();
+      closers.push({ name: 'ami', close: async () => { presence.stop(); await ami.close(); } });
     }
     // --- end call control ---
 
@@ -145,7 +194,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, close };
+    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

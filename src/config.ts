@@ -35,6 +35,8 @@ export interface Config {
     readonly callerIdName: string;
     readonly callerIdNumber: string;
     readonly nodeId: string;
+    /** Record every connected call (bridge recording). */
+    readonly recordCalls: boolean;
   };
   readonly migrateOnStart: boolean;
 }
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
       callerIdName: r.str('CALL_CALLERID_NAME', '114热线'),
       callerIdNumber: r.str('CALL_CALLERID_NUMBER', '114'),
       nodeId: r.str('NODE_ID', `node-${process.pid}`),
+      recordCalls: r.bool('CALL_RECORD', true),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
   };

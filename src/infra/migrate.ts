@@ -20,8 +20,10 @@ export async function migrate(databaseUrl: string, schema: string | null, logger
       createSchema: true,
       checkOrder: true,
       singleTransaction: true,
-      // Several processes may start at once: node-pg-migrate's advisory lock serialises them.
+      // Several processes may start at once: they wait on an advisory lock per schema, then find nothing to do.
       noLock: false,
+      advisoryLockMode: 'wait',
+      lockValue: lockIdFor(schema ?? 'public'),
       log: (msg: string) => logger?.debug({ msg }, 'migrate'),
       verbose: false,
     });
@@ -29,4 +31,10 @@ export async function migrate(databaseUrl: string, schema: string | null, logger
   } finally {
     await client.end();
   }
+}
+
+function lockIdFor(schema: string): number {
+  let h = 7_114_114;
+  for (const ch of schema) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0;
+  return h;
 }

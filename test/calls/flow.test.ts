@@ -1,0 +1,180 @@
+// The 114 call path end to end: simulator (real ari-client/asterisk-manager wire protocols) → service →
+// PostgreSQL/Redis → the agent's console WebSocket.
+import { startLab, type CallLab } from '../helpers/telephony';
+
+describe('114 call flow', () => {
+  let lab: CallLab;
+  afterEach(async () => {
+    await lab?.close();
+  });
+
+  it('answers, pops the caller on the ringing agent console, bridges, records times and notes', async () => {
+    lab = await startLab({ env: { CALL_RING_TIMEOUT_SEC: '10' } });
+    const { sim, t, waitFor } = lab;
+    await t.inject({
+      method: 'POST',
+      url: '/api/callers',
+      headers: (await t.createUser('supervisor')).headers,
+      payload: { number: '13800138000', name: '张三', address: '幸福路1号' },
+    });
+    const agent = await lab.addAgent({ answerAfterMs: 300 });
+
+    const caller = sim.dial({ from: 'caller1', callerNumber: '138-0013-8000', callerName: 'Zhang', app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    // The pop arrives while the agent's phone is still ringing.
+    const agentLeg = sim.channels().find((c) => c.isOriginated);
+    expect(agentLeg?.state).not.toBe('Up');
+    expect(pop).toMatchObject({ callerNumber: '13800138000', caller: { name: '张三', address: '幸福路1号' } });
+    expect(Array.isArray(pop.recentCalls)).toBe(true);
+    expect(Array.isArray(pop.openCases)).toBe(true);
+    expect(typeof pop.queueWaitMs).toBe('number');
+    const callId = pop.callId as string;
+
+    const connected = await agent.console.next('call.connected');
+    expect(connected.callId).toBe(callId);
+    await caller.waitFor('bridged');
+    expect(sim.bridges().find((b) => b.channels.includes(caller.id))?.channels).toHaveLength(2);
+    expect((await lab.callRow(callId)).state).toBe('connected');
+
+    const note = await t.inject({
+      method: 'POST',
+      url: `/api/calls/${callId}/notes`,
+      headers: agent.user.headers,
+      payload: { content: '咨询供暖开始时间，已答复', resolved: true },
+    });
+    expect(note.statusCode).toBe(201);
+
+    caller.hangup();
+    const ended = await agent.console.next('call.ended');
+    expect(ended).toMatchObject({ callId, outcome: 'answered', hangupBy: 'caller' });
+    const row = await lab.callRow(callId);
+    expect(row).toMatchObject({ state: 'ended', outcome: 'answered', agent_id: agent.agentId, hangup_by: 'caller', caller_number: '13800138000' });
+    expect(row.caller_id).not.toBeNull();
+    const started = (row.started_at as Date).getTime();
+    const conn = (row.connected_at as Date).getTime();
+    const end = (row.ended_at as Date).getTime();
+    expect(conn - started).toBeGreaterThanOrEqual(250); // the agent took 300 ms to answer
+    expect(row.wait_ms).toBe(conn - started);
+    expect(row.talk_ms).toBe(end - conn);
+    await caller.waitFor('destroyed').catch(() => undefined);
+    const detail = await t.inject({ method: 'GET', url: `/api/calls/${callId}`, headers: agent.user.headers });
+    expect(detail.statusCode).toBe(200);
+    expect(JSON.stringify(detail.json())).toContain('咨询供暖开始时间');
+    const offers = await t.app.db.query('select result from call_offers where call_id = $1', [callId]);
+    expect(offers.rows).toEqual([{ result: 'answered' }]);
+    // Agent hung up remotely by the service, wrap-up 0 → ready again.
+    await waitFor(async () => (await t.app.acd.get(agent.agentId)).state === 'ready', 'agent ready after the call');
+  });
+
+  it('rings the next agent when the first does not answer, and sends the first to the back', async () => {
+    lab = await startLab({ env: { CALL_RING_TIMEOUT_SEC: '1' } });
+    const { sim, t } = lab;
+    const slow = await lab.addAgent({ ring: 'forever' });
+    const fast = await lab.addAgent({ answerAfterMs: 50 });
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000001', app: 'hotline114', appArgs: ['inbound'] });
+    const first = await slow.console.next('call.offered');
+    const missed = await slow.console.next('call.ended', 4000);
+    expect(missed).toMatchObject({ callId: first.callId, outcome: 'missed', reason: 'no_answer' });
+    const second = await fast.console.next('call.offered');
+    expect(second.callId).toBe(first.callId);
+    await fast.console.next('call.connected');
+    const live = await t.app.acd.get(slow.agentId);
+    expect(live).toMatchObject({ state: 'ready', missed: 1 });
+    const offers = await t.app.db.query('select agent_id, result from call_offers where call_id = $1 order by id', [first.callId]);
+    expect(offers.rows).toEqual([
+      { agent_id: slow.agentId, result: 'no_answer' },
+      { agent_id: fast.agentId, result: 'answered' },
+    ]);
+    caller.hangup();
+    await fast.console.next('call.ended');
+  });
+
+  it('treats a busy phone like a missed offer and tries the next agent', async () => {
+    lab = await startLab();
+    const busy = await lab.addAgent({ busy: true });
+    const ok = await lab.addAgent({ answerAfterMs: 20 });
+    const caller = lab.sim.dial({ from: 'caller1', callerNumber: '13900000002', app: 'hotline114', appArgs: ['inbound'] });
+    expect(await busy.console.next('call.ended')).toMatchObject({ outcome: 'missed', reason: 'busy' });
+    await ok.console.next('call.connected');
+    caller.hangup();
+    await ok.console.next('call.ended');
+  });
+
+  it('holds a caller with music while every agent is busy and gives them the first agent freed', async () => {
+    lab = await startLab();
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const c1 = sim.dial({ from: 'caller1', callerNumber: '13900000011', app: 'hotline114', appArgs: ['inbound'] });
+    const pop1 = await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+
+    const c2 = sim.dial({ from: 'caller2', callerNumber: '13900000012', app: 'hotline114', appArgs: ['inbound'] });
+    await c2.waitFor('Up'); // no agent: the service answers and plays music on hold
+    await waitFor(() => sim.channel(c2.id)?.mohPlaying, 'music on hold for the waiting caller');
+    expect(lab.t.app.calls!.queue.size).toBe(1);
+
+    c1.hangup();
+    await agent.console.next('call.ended');
+    const pop2 = await agent.console.next('call.offered');
+    expect(pop2.callId).not.toBe(pop1.callId);
+    expect(pop2.callerNumber).toBe('13900000012');
+    expect(pop2.queueWaitMs as number).toBeGreaterThan(0);
+    await agent.console.next('call.connected');
+    await c2.waitFor('bridged');
+    expect(sim.channel(c2.id)?.mohPlaying).toBe(false);
+    c2.hangup();
+    await agent.console.next('call.ended');
+    const row = await lab.callRow(pop2.callId as string);
+    expect(row.outcome).toBe('answered');
+    expect(row.answered_at).not.toBeNull();
+    expect((row.connected_at as Date).getTime()).toBeGreaterThan((row.answered_at as Date).getTime());
+    void t;
+  });
+
+  it('records a caller who hangs up while waiting as abandoned', async () => {
+    lab = await startLab();
+    const { sim, t, waitFor } = lab;
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000021', app: 'hotline114', appArgs: ['inbound'] });
+    await caller.waitFor('Up');
+    caller.hangup();
+    const row = await waitFor(async () => {
+      const r = await t.app.db.query('select * from calls where channel_id = $1 and ended_at is not null', [caller.id]);
+      return r.rows[0];
+    }, 'abandoned call record');
+    expect(row).toMatchObject({ state: 'abandoned', outcome: 'abandoned', hangup_by: 'caller', agent_id: null });
+    expect(row.wait_ms).toBeGreaterThanOrEqual(0);
+    expect(lab.t.app.calls!.queue.size).toBe(0);
+  });
+
+  it('cancels the ringing agent when the caller abandons during the offer, keeping the agent first in line', async () => {
+    lab = await startLab({ env: { CALL_RING_TIMEOUT_SEC: '30' } });
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ ring: 'forever' });
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000031', app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    caller.hangup();
+    expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop.callId, outcome: 'abandoned' });
+    await waitFor(() => !sim.channels().some((c) => c.isOriginated), 'agent leg hung up');
+    const live = await t.app.acd.get(agent.agentId);
+    expect(live).toMatchObject({ state: 'ready', missed: 0 });
+    const offer = await t.app.db.query('select result from call_offers where call_id = $1', [pop.callId]);
+    expect(offer.rows).toEqual([{ result: 'cancelled' }]);
+  });
+
+  it('ends the call and puts the agent into wrap-up when the agent hangs up', async () => {
+    lab = await startLab({ env: { CALL_WRAPUP_SEC: '30' } });
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 10 });
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000041', app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+    const leg = await waitFor(() => sim.channels().find((c) => c.isOriginated && c.state === 'Up'), 'agent leg up');
+    leg.hangup();
+    expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop.callId, hangupBy: 'agent' });
+    await caller.waitFor('destroyed');
+    const live = await t.app.acd.get(agent.agentId);
+    expect(live.state).toBe('wrap_up');
+    expect(live.wrapUntil! - Date.now()).toBeGreaterThan(25_000);
+    expect((await lab.callRow(pop.callId as string)).hangup_by).toBe('agent');
+  });
+});
