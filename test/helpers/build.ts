@@ -1,7 +1,7 @@
 // An app on a fresh PostgreSQL schema and a unique Redis prefix, driven through fastify.inject; cleans up after.
 import { buildApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import { createLogger } from '../../src/infra/logger';
+import { createLogger, type Logger } from '../../src/infra/logger';
 import type { Role } from '../../src/auth/types';
 import { createTestSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './db';
 
@@ -40,12 +40,14 @@ export function testConfig(schema: string, env: Record<string, string> = {}): Co
   });
 }
 
-export async function build(opts: { env?: Record<string, string>; telephony?: boolean; schema?: string } = {}): Promise<TestApp> {
+export async function build(
+  opts: { env?: Record<string, string>; telephony?: boolean; schema?: string; logger?: Logger } = {},
+): Promise<TestApp> {
   const t = opts.schema ? { schema: opts.schema, drop: async () => undefined } : await createTestSchema();
   const config = testConfig(t.schema, opts.env);
   let app: App;
   try {
-    app = await buildApp({ config, logger: createLogger(config.logLevel), telephony: opts.telephony ?? false });
+    app = await buildApp({ config, logger: opts.logger ?? createLogger(config.logLevel), telephony: opts.telephony ?? false });
   } catch (err) {
     await t.drop();
     throw err;
