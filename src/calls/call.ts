@@ -35,6 +35,8 @@ export class Call {
   enqueuedAt: number | null = null;
   connectedAt: number | null = null;
   announceTimer: NodeJS.Timeout | null = null;
+  /** Set while caller and agent are being bridged; hangups handled meanwhile wait for it. */
+  connecting: Promise<void> | null = null;
   skill: string | null = null;
   lookup: Promise<ScreenPopContext | null> = Promise.resolve(null);
   /** Last write of this call's record; pops wait for it so nobody sees a state the database does not have. */

@@ -376,15 +376,30 @@ export class CallService {
       call.mohOn = false;
       prep.push(sw.stopMoh(call.channelId).catch((err) => this.ignoreNotFound(err)));
     }
-    const [bridgeId] = (await Promise.all(prep)) as [string];
+    // A hangup of either leg while we bridge waits for this, then sees the call as it really ended up.
+    const bridging = (async () => {
+      const [id] = (await Promise.all(prep)) as [string];
+      await sw.addToBridge(id, [call.channelId, channel.id]);
+      return id;
+    })();
+    call.connecting = bridging.then(
+      () => undefined,
+      () => undefined,
+    );
+    let bridgeId: string;
+    try {
+      bridgeId = await bridging;
+    } catch (err) {
+      if (!call.isOver) this.log.warn({ err: (err as Error).message, callId: call.id }, 'bridging caller and agent failed');
+      return; // the caller's hangup (if that was it) finishes the call; otherwise the legs' hangups do
+    } finally {
+      call.connecting = null;
+    }
     if (call.isOver) return;
-    await sw.addToBridge(bridgeId, [call.channelId, channel.id]);
-    if (call.isOver) return;
+    // State changes before the next await: a hangup arriving meanwhile must see a connected call.
     const connectedAt = Date.now();
     call.connectedAt = connectedAt;
-    await acd.connect(offer.agentId, call.id, connectedAt);
-    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt));
-    await call.transition(
+    const written = call.transition(
       'connected',
       {
         connected_at: new Date(connectedAt),
@@ -394,6 +409,8 @@ export class CallService {
       },
       { agentId: offer.agentId },
     );
+    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt));
+    await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     this.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
     await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
     if (settings.recordCalls) await this.startRecording(call, bridgeId);
@@ -414,6 +431,7 @@ export class CallService {
   private async onChannelGone(channelId: string, why: string, cause?: number): Promise<void> {
     const call = this.registry.forChannel(channelId);
     if (!call) return;
+    if (call.connecting) await call.connecting;
     if (channelId === call.channelId) return this.callerGone(call, why);
     if (call.offer && call.offer.channelId === channelId && !call.offer.answered) {
       return this.offerEnded(call, channelId, cause === 17 ? 'busy' : 'no_answer');

@@ -1,0 +1,133 @@
+// Failure modes of the call path: two processes sharing Redis, the ARI WebSocket lost mid-call, a restart.
+import { AsteriskSimulator } from '../asterisk';
+import { startLab, type CallLab } from '../helpers/telephony';
+import { uniqueName } from '../helpers/db';
+
+describe('call path under failure', () => {
+  const labs: CallLab[] = [];
+  afterEach(async () => {
+    // Labs sharing a schema: close the ones that did not create it first.
+    for (const l of labs.reverse()) await l.close();
+    labs.length = 0;
+  });
+
+  it('never offers one agent two calls at once, with two service processes sharing Redis', async () => {
+    const prefix = uniqueName('h114shared');
+    const a = await startLab({ env: { REDIS_PREFIX: prefix } });
+    labs.push(a);
+    const b = await startLab({ env: { REDIS_PREFIX: prefix }, schema: a.t.schema });
+    labs.push(b);
+    expect(a.t.app.config.calls.nodeId).not.toBe(b.t.app.config.calls.nodeId);
+    const agent = await a.addAgent({ answerAfterMs: 30 });
+    b.sim.addEndpoint(agent.endpoint, { context: 'from-agents', behavior: { answerAfterMs: 30 } });
+
+    // Track how many legs ring or talk to this agent across both Asterisks at any moment.
+    let live = 0;
+    let maxLive = 0;
+    for (const sim of [a.sim, b.sim]) {
+      sim.on('channelCreated', (ch: { endpoint: string; waitFor(s: string): Promise<void> }) => {
+        if (ch.endpoint !== agent.endpoint) return;
+        live++;
+        maxLive = Math.max(maxLive, live);
+        void ch.waitFor('destroyed').then(() => live--);
+      });
+    }
+    const callers = [];
+    for (let i = 0; i < 6; i++) {
+      const sim = i % 2 ? b.sim : a.sim;
+      const c = sim.dial({ from: `caller${i}`, callerNumber: `1390000010${i}`, app: 'hotline114', appArgs: ['inbound'] });
+      callers.push(c);
+      // Each caller talks briefly, then hangs up, freeing the agent for the next one.
+      void c.waitFor('bridged').then(() => c.hangup());
+    }
+    await Promise.all(callers.map((c) => c.waitFor('destroyed')));
+    expect(maxLive).toBe(1);
+    await a.waitFor(async () => (await a.t.app.db.query(`select 1 from calls where ended_at is null`)).rowCount === 0, 'all records final');
+    const { rows } = await a.t.app.db.query<{ outcome: string; n: number }>(
+      `select outcome, count(*)::int as n from calls group by outcome`,
+    );
+    expect(rows).toEqual([{ outcome: 'answered', n: 6 }]);
+    const nodes = await a.t.app.db.query(`select distinct node_id from calls`);
+    expect(nodes.rowCount).toBe(2);
+  }, 30_000);
+
+  it('reconciles after the ARI WebSocket is lost mid-call: the call is closed, the agent freed', async () => {
+    const lab = await startLab();
+    labs.push(lab);
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000201', app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+
+    await sim.setAriDown(true);
+    await waitFor(async () => (await t.app.health.report()).ari === 'down', 'ARI reported down');
+    const hangup = await t.inject({ method: 'POST', url: `/api/calls/${pop.callId}/hangup`, headers: agent.user.headers });
+    expect(hangup.statusCode).toBe(503);
+    expect(hangup.json()).toMatchObject({ error: 'ari_unavailable' });
+
+    caller.hangup(); // nobody hears it: the service is deaf
+    await caller.waitFor('destroyed');
+    await sim.setAriDown(false);
+
+    const row = await waitFor(async () => {
+      const r = await lab.callRow(pop.callId as string);
+      return r.ended_at ? r : null;
+    }, 'call closed by reconciliation', 15_000);
+    expect(row).toMatchObject({ state: 'ended', outcome: 'answered', hangup_cause: 'lost_while_disconnected' });
+    await waitFor(() => !sim.channels().some((c) => c.isOriginated), 'agent leg hung up by reconciliation');
+    expect((await t.app.acd.get(agent.agentId)).state).toBe('ready');
+
+    // And the service takes calls again.
+    const next = sim.dial({ from: 'caller2', callerNumber: '13900000202', app: 'hotline114', appArgs: ['inbound'] });
+    await agent.console.next('call.connected');
+    next.hangup();
+  }, 30_000);
+
+  it('serves calls again after Asterisk drops the events WebSocket', async () => {
+    const lab = await startLab();
+    labs.push(lab);
+    const { sim } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    sim.dropAriWebSockets();
+    await lab.waitFor(async () => (await lab.t.app.health.report()).ari === 'down', 'ARI reported down');
+    await lab.waitFor(async () => (await lab.t.app.health.report()).ari === 'up', 'ARI back up', 10_000);
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000301', app: 'hotline114', appArgs: ['inbound'] });
+    await agent.console.next('call.connected');
+    caller.hangup();
+    await agent.console.next('call.ended');
+  }, 30_000);
+
+  it('adopts a connected call after a service restart and closes it properly later', async () => {
+    const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
+    const prefix = uniqueName('h114restart');
+    try {
+      const first = await startLab({ sim, env: { REDIS_PREFIX: prefix } });
+      labs.push(first);
+      const agent = await first.addAgent({ answerAfterMs: 20 });
+      const caller = sim.dial({ from: 'caller1', callerNumber: '13900000401', app: 'hotline114', appArgs: ['inbound'] });
+      const pop = await agent.console.next('call.offered');
+      await agent.console.next('call.connected');
+      await first.t.app.close(); // the process goes away; Asterisk keeps the call up
+
+      const second = await startLab({ sim, env: { REDIS_PREFIX: prefix }, schema: first.t.schema });
+      labs.push(second);
+      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'call adopted');
+      expect(adopted.state).toBe('connected');
+      expect(sim.channel(caller.id)?.bridgeId).toBeTruthy();
+      caller.hangup();
+      const row = await second.waitFor(async () => {
+        const r = await second.callRow(pop.callId as string);
+        return r.ended_at ? r : null;
+      }, 'adopted call closed');
+      expect(row).toMatchObject({ state: 'ended', hangup_by: 'caller', agent_id: agent.agentId });
+      expect((await second.t.app.acd.get(agent.agentId)).state).toBe('ready');
+      const events = await second.t.app.db.query(`select to_state from call_events where call_id = $1 order by id`, [pop.callId]);
+      expect(events.rows.map((r) => r.to_state)).toEqual(['queued', 'offering', 'connected', 'ended']);
+    } finally {
+      for (const l of labs.reverse()) await l.close();
+      labs.length = 0;
+      await sim.stop();
+    }
+  }, 30_000);
+});
