@@ -154,7 +154,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
         repo: callRepo,
         hub,
         sub: subRedis,
-        lookup: (number) => callers.lookupForScreenPop(number),
+        lookup: (number, callId) => callers.lookupForScreenPop(number, { excludeCallId: callId }),
         settings: { ...config.calls, app: config.ari.app },
         logger,
       });

@@ -143,7 +143,9 @@ export function loadConfig(env: Env = process.env): Config {
       agentEndpointTemplate: template,
       callerIdName: r.str('CALL_CALLERID_NAME', '114热线'),
       callerIdNumber: r.str('CALL_CALLERID_NUMBER', '114'),
-      nodeId: r.str('NODE_ID', `node-${process.pid}`),
+      // Identifies the Asterisk this process controls: open call records are reconciled (adopted after a restart)
+      // per node, so the default is stable across restarts and distinct per Asterisk.
+      nodeId: r.str('NODE_ID', defaultNodeId(env.ARI_URL)),
       recordCalls: r.bool('CALL_RECORD', true),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
@@ -158,4 +160,12 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+function defaultNodeId(ariUrl: string | undefined): string {
+  try {
+    return `ari@${new URL(ariUrl || 'http://127.0.0.1:8088').host}`;
+  } catch {
+    return 'ari@default';
+  }
 }

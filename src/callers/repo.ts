@@ -119,7 +119,7 @@ const SCREEN_POP_SQL = `
 export function createCallersRepo(db: Db) {
   return {
     async screenPop(number: string, excludeCallId: string | null): Promise<ScreenPopRow> {
-      const { rows } = await db.query<ScreenPopRow & Record<string, unknown>>(SCREEN_POP_SQL, [number, excludeCallId]);
+      const { rows } = await db.query<ScreenPopRow & Record<string, unknown>>({ name: 'screen_pop', text: SCREEN_POP_SQL }, [number, excludeCallId]);
       return rows[0]!;
     },
 

@@ -12,6 +12,7 @@ import { Call, type ScreenPopContext } from './call';
 import { CallRegistry } from './registry';
 import { WaitingQueue } from './queue';
 import type { CallRepo, CallRow } from './repo';
+import { normalizePhone } from '../http/schemas';
 
 export type CallSettings = Config['calls'] & { app: string; recordCalls?: boolean };
 
@@ -22,7 +23,7 @@ export interface CallServiceDeps {
   hub: ScreenPopHub;
   /** Redis connection in subscriber mode (shared with the hub) for "an agent became available" notices. */
   sub: Redis;
-  lookup: (number: string) => Promise<ScreenPopContext | null>;
+  lookup: (number: string, callId: string) => Promise<ScreenPopContext | null>;
   settings: CallSettings;
   logger: Logger;
 }
@@ -90,7 +91,7 @@ export class CallService {
 
   private async acceptInbound(channel: ChannelSnapshot, startedAt = Date.now()): Promise<Call> {
     const { repo, settings, sw } = this.deps;
-    const number = normaliseNumber(channel.caller.number);
+    const number = normalizePhone(channel.caller.number ?? '');
     const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo);
     this.registry.add(call);
     call.written = repo.insertCall({
@@ -102,7 +103,7 @@ export class CallService {
       state: 'ringing',
       startedAt: new Date(startedAt),
     });
-    call.lookup = this.deps.lookup(number).catch((err) => {
+    call.lookup = this.deps.lookup(number, call.id).catch((err) => {
       this.log.warn({ err, callId: call.id }, 'caller lookup failed');
       return null;
     });
@@ -190,7 +191,7 @@ export class CallService {
 
   /** No agent right now: answer the caller and play music on hold while they wait, with position announcements. */
   private async holdCaller(call: Call): Promise<void> {
-    const { sw, settings } = this.deps;
+    const { sw } = this.deps;
     if (call.answered || call.isOver) return;
     call.answered = true;
     await sw.answer(call.channelId);
@@ -399,6 +400,7 @@ export class CallService {
     // State changes before the next await: a hangup arriving meanwhile must see a connected call.
     const connectedAt = Date.now();
     call.connectedAt = connectedAt;
+    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt)); // same per-call chain, before the transition
     const written = call.transition(
       'connected',
       {
@@ -409,7 +411,6 @@ export class CallService {
       },
       { agentId: offer.agentId },
     );
-    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt));
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     this.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
     await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
@@ -597,7 +598,7 @@ export class CallService {
     call.bridgeId = row.bridge_id;
     if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
     this.registry.add(call);
-    call.lookup = this.deps.lookup(row.caller_number).catch(() => null);
+    call.lookup = this.deps.lookup(row.caller_number, row.id).catch(() => null);
     if (row.state === 'connected' && row.agent_channel_id && live.has(row.agent_channel_id) && row.agent_id !== null) {
       call.agentId = row.agent_id;
       call.agentChannelId = row.agent_channel_id;
@@ -651,11 +652,4 @@ export class CallService {
 function toMedia(s: string): string {
   const t = s.trim();
   return /^[a-z]+:/.test(t) ? t : `sound:${t}`;
-}
-
-export function normaliseNumber(raw: string | undefined | null): string {
-  const s = (raw ?? '').trim();
-  const plus = s.startsWith('+');
-  const digits = s.replace(/[^\dA-Za-z]/g, '');
-  return plus ? `+${digits}` : digits;
 }

@@ -28,12 +28,14 @@ export function createDb(opts: DbOptions) {
   // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => opts.logger?.warn({ err }, 'postgres idle client error'));
 
+  /** A `{ name, text }` statement is prepared once per connection: hot lookups skip re-planning. */
   async function query<R extends pg.QueryResultRow = Record<string, unknown>>(
-    text: string,
+    text: string | { name: string; text: string },
     params: unknown[] = [],
     client?: Queryable,
   ): Promise<pg.QueryResult<R>> {
-    return (client ?? pool).query<R>(text, params);
+    if (typeof text === 'string') return (client ?? pool).query<R>(text, params);
+    return (client ?? pool).query<R>({ name: text.name, text: text.text, values: params });
   }
 
   async function withTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -76,7 +76,7 @@ describe('call path under failure', () => {
     }, 'call closed by reconciliation', 15_000);
     expect(row).toMatchObject({ state: 'ended', outcome: 'answered', hangup_cause: 'lost_while_disconnected' });
     await waitFor(() => !sim.channels().some((c) => c.isOriginated), 'agent leg hung up by reconciliation');
-    expect((await t.app.acd.get(agent.agentId)).state).toBe('ready');
+    await waitFor(async () => (await t.app.acd.get(agent.agentId)).state === 'ready', 'agent released to ready');
 
     // And the service takes calls again.
     const next = sim.dial({ from: 'caller2', callerNumber: '13900000202', app: 'hotline114', appArgs: ['inbound'] });
