@@ -35,6 +35,8 @@ export class Call {
   enqueuedAt: number | null = null;
   connectedAt: number | null = null;
   announceTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
+  readonly receivedAt = performance.now();
   /** Set while caller and agent are being bridged; hangups handled meanwhile wait for it. */
   connecting: Promise<void> | null = null;
   skill: string | null = null;
@@ -59,12 +61,12 @@ export class Call {
   }
 
   /** Changes state and queues the record update; throws on an illegal transition (a bug, never user input). */
-  transition(to: CallState, patch: CallPatch = {}, detail?: Record<string, unknown>): Promise<void> {
+  transition(to: CallState, patch: CallPatch = {}, detail?: Record<string, unknown>, offer?: Parameters<CallRepo['transition']>[5]): Promise<void> {
     const from = this.state;
     if (!canTransition(from, to)) throw new IllegalCallTransition(this.id, from, to);
     this.state = to;
     const outcome = outcomeOf(to);
-    this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail);
+    this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail, offer);
     return this.written;
   }
 

@@ -100,25 +100,58 @@ export class CallRepo {
     }
   }
 
-  insertCall(c: { id: string; nodeId: string; channelId: string; callerNumber: string; callerName: string | null; state: CallState; startedAt: Date }): Promise<void> {
+  /** The call row and its first state(s) in one statement (one round trip on the set-up path). */
+  insertCall(c: {
+    id: string;
+    nodeId: string;
+    channelId: string;
+    callerNumber: string;
+    callerName: string | null;
+    state: CallState;
+    startedAt: Date;
+    queuedAt?: Date | null;
+  }): Promise<void> {
+    const states: [CallState | null, CallState][] = c.state === 'ringing' ? [[null, 'ringing']] : [[null, 'ringing'], ['ringing', c.state]];
     return this.write(c.id, 'insert', () =>
       this.db.query(
-        `insert into calls (id, node_id, channel_id, caller_number, caller_name, state, started_at, caller_id)
-         values ($1, $2, $3, $4, $5, $6, $7, (select id from callers where number = $4))
-         on conflict (id) do nothing`,
-        [c.id, c.nodeId, c.channelId, c.callerNumber, c.callerName, c.state, c.startedAt],
+        {
+          name: 'call_insert',
+          text: `with c as (
+             insert into calls (id, node_id, channel_id, caller_number, caller_name, state, started_at, queued_at, caller_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, (select id from callers where number = $4))
+             on conflict (id) do nothing returning id)
+           insert into call_events (call_id, at, from_state, to_state)
+           select c.id, $7, s.f, s.t from c, jsonb_to_recordset($9::jsonb) as s(f text, t text)`,
+        },
+        [c.id, c.nodeId, c.channelId, c.callerNumber, c.callerName, c.state, c.startedAt, c.queuedAt ?? null, JSON.stringify(states.map(([f, t]) => ({ f, t })))],
       ),
     );
   }
 
-  /** Update fields and append the state transition to call_events, in one statement. */
-  transition(callId: string, from: CallState | null, to: CallState, patch: CallPatch, detail?: Record<string, unknown>): Promise<void> {
+  /**
+   * Update fields and append the state transition to call_events, in one statement; with `offer`, the
+   * call_offers row of a new ring goes in the same statement.
+   */
+  transition(
+    callId: string,
+    from: CallState | null,
+    to: CallState,
+    patch: CallPatch,
+    detail?: Record<string, unknown>,
+    offer?: { agentId: number; channelId: string; at: Date },
+  ): Promise<void> {
     const cols = Object.keys(patch).filter((k) => PATCHABLE.has(k));
     const sets = ['state = $2', ...cols.map((k, i) => `${k} = $${i + 5}`)];
     const params: unknown[] = [callId, to, from, detail ? JSON.stringify(detail) : null, ...cols.map((k) => (patch as Record<string, unknown>)[k])];
+    let offerSql = '';
+    if (offer) {
+      const n = params.length;
+      params.push(offer.agentId, offer.channelId, offer.at);
+      offerSql = `, o as (insert into call_offers (call_id, agent_id, channel_id, offered_at) select id, $${n + 1}, $${n + 2}, $${n + 3} from u)`;
+    }
     return this.write(callId, `transition ${to}`, () =>
       this.db.query(
-        `with u as (update calls set ${sets.join(', ')} where id = $1 returning id)
+        `with u as (update calls set ${sets.join(', ')} where id = $1 returning id)${offerSql}
          insert into call_events (call_id, from_state, to_state, detail) select id, $3, $2, $4::jsonb from u`,
         params,
       ),
@@ -133,12 +166,6 @@ export class CallRepo {
         callId,
         ...cols.map((k) => (patch as Record<string, unknown>)[k]),
       ]),
-    );
-  }
-
-  startOffer(callId: string, agentId: number, channelId: string, at: Date): Promise<void> {
-    return this.write(callId, 'offer', () =>
-      this.db.query(`insert into call_offers (call_id, agent_id, channel_id, offered_at) values ($1, $2, $3, $4)`, [callId, agentId, channelId, at]),
     );
   }
 

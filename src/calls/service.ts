@@ -92,7 +92,10 @@ export class CallService {
   private async acceptInbound(channel: ChannelSnapshot, startedAt = Date.now()): Promise<Call> {
     const { repo, settings, sw } = this.deps;
     const number = normalizePhone(channel.caller.number ?? '');
-    const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo);
+    // Without a greeting the caller queues at once: the record is born queued (one write on the set-up path).
+    const initial = settings.greeting ? 'ringing' : 'queued';
+    const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo, initial);
+    if (initial === 'queued') call.enqueuedAt = startedAt;
     this.registry.add(call);
     call.written = repo.insertCall({
       id: call.id,
@@ -100,8 +103,9 @@ export class CallService {
       channelId: channel.id,
       callerNumber: number,
       callerName: call.callerName,
-      state: 'ringing',
+      state: initial,
       startedAt: new Date(startedAt),
+      queuedAt: call.enqueuedAt === null ? null : new Date(call.enqueuedAt),
     });
     call.lookup = this.deps.lookup(number, call.id).catch((err) => {
       this.log.warn({ err, callId: call.id }, 'caller lookup failed');
@@ -118,7 +122,8 @@ export class CallService {
       return call; // enqueued when the greeting finishes (onPlaybackFinished)
     }
     // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8).
-    this.enqueue(call);
+    this.queue.add(call);
+    this.kick();
     sw.ring(channel.id).catch((err) => this.log.warn({ err, callId: call.id }, 'ring indication failed'));
     return call;
   }
@@ -256,19 +261,22 @@ export class CallService {
   }
 
   private async offer(call: Call, res: Reservation): Promise<void> {
-    const { sw, repo, settings, hub } = this.deps;
+    const { sw, settings, hub } = this.deps;
     call.offerCount += 1;
     const channelId = `${call.id}-a${call.offerCount}`;
     const now = Date.now();
     call.offer = { agentId: res.agentId, extension: res.extension, channelId, startedAt: now, timer: null, answered: false };
     this.registry.mapChannel(channelId, call);
-    const written = Promise.all([
-      call.transition('offering', { agent_id: res.agentId, offered_at: new Date(now), offer_count: call.offerCount }, { agentId: res.agentId }),
-      repo.startOffer(call.id, res.agentId, channelId, new Date(now)),
-    ]);
+    const written = call.transition(
+      'offering',
+      { agent_id: res.agentId, offered_at: new Date(now), offer_count: call.offerCount },
+      { agentId: res.agentId },
+      { agentId: res.agentId, channelId, at: new Date(now) },
+    );
     // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
     if (!call.bridgeReady) call.bridgeReady = this.createBridge(call);
     const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;
+    const t0 = performance.now();
     try {
       await sw.originate({
         endpoint: this.endpointFor(res),
@@ -288,8 +296,10 @@ export class CallService {
       offer.timer = setTimeout(() => this.guard('ringTimeout', () => this.ringTimedOut(call, channelId)), (settings.ringTimeoutSec + 5) * 1000);
       offer.timer.unref();
     }
+    const t1 = performance.now();
     const [ctx] = await Promise.all([call.lookup, written]);
     if (call.offer?.channelId !== channelId || call.isOver) return;
+    const t2 = performance.now();
     await hub.publish(res.agentId, {
       type: 'call.offered',
       callId: call.id,
@@ -300,6 +310,10 @@ export class CallService {
       queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
       offeredAt: new Date(now).toISOString(),
     });
+    this.log.debug(
+      { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
+      'screen pop sent',
+    );
   }
 
   private async createBridge(call: Call): Promise<string> {

@@ -123,7 +123,7 @@ describe('call path under failure', () => {
       expect(row).toMatchObject({ state: 'ended', hangup_by: 'caller', agent_id: agent.agentId });
       expect((await second.t.app.acd.get(agent.agentId)).state).toBe('ready');
       const events = await second.t.app.db.query(`select to_state from call_events where call_id = $1 order by id`, [pop.callId]);
-      expect(events.rows.map((r) => r.to_state)).toEqual(['queued', 'offering', 'connected', 'ended']);
+      expect(events.rows.map((r) => r.to_state)).toEqual(['ringing', 'queued', 'offering', 'connected', 'ended']);
     } finally {
       for (const l of labs.reverse()) await l.close();
       labs.length = 0;
