@@ -106,7 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     r.problems.push(`DB_SCHEMA must be a lower-case SQL identifier (got "${schema}")`);
   }
-  const template = r.str('AGENT_ENDPOINT_TEMPLATE', 'PJSIP/{extension}');
+  const template = r.str('AGENT_ENDPOINT_TEMPLATE', 'PJSIP/agent{extension}');
   if (!template.includes('{extension}')) {
     r.problems.push(`AGENT_ENDPOINT_TEMPLATE must contain {extension} (got "${template}")`);
   }
