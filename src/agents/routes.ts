@@ -43,15 +43,22 @@ export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: 
     '/api/agents/me/login',
     {
       ...seat,
+      // A bare POST (no body) means "sign in ready".
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         tags: ['agents'],
         summary: '坐席签入',
         security: BEARER,
-        body: Type.Optional(Type.Object({ state: Type.Optional(Type.Union([Type.Literal('ready'), Type.Literal('paused')])) }, { additionalProperties: false })),
+        body: Type.Object(
+          { state: Type.Optional(Type.Union([Type.Literal('ready'), Type.Literal('paused')], { description: '签入后的状态，默认 ready' })) },
+          { additionalProperties: false },
+        ),
         response: { 200: AgentViewSchema, ...errors },
       },
     },
-    async (req) => agents.login(currentUser(req).agentId, req.body?.state ?? 'ready'),
+    async (req) => agents.login(currentUser(req).agentId, req.body.state ?? 'ready'),
   );
 
   fastify.post(
