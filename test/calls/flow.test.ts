@@ -178,3 +178,53 @@ describe('114 call flow', () => {
     expect((await lab.callRow(pop.callId as string)).hangup_by).toBe('agent');
   });
 });
+
+describe('114 call flow with a greeting and queue announcements', () => {
+  let lab: CallLab;
+  afterEach(async () => {
+    await lab?.close();
+  });
+
+  it('answers, plays the greeting, then queues and offers', async () => {
+    lab = await startLab({ env: { CALL_GREETING: 'hotline114/welcome' } });
+    const { sim } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000501', app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+    const plays = sim.restLog.filter((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${caller.id}/play`));
+    expect(plays).toHaveLength(1);
+    expect(decodeURIComponent(plays[0]!.path)).toContain('media=sound:hotline114/welcome');
+    // The greeting finished before the agent was rung: the offer came after the playback ended.
+    const answerIdx = sim.restLog.findIndex((r) => r.path === `/ari/channels/${caller.id}/answer`);
+    const originateIdx = sim.restLog.findIndex((r) => r.method === 'POST' && r.path.includes(`${pop.callId}-a1`));
+    expect(answerIdx).toBeGreaterThanOrEqual(0);
+    expect(originateIdx).toBeGreaterThan(answerIdx);
+    caller.hangup();
+    await agent.console.next('call.ended');
+    const events = await lab.t.app.db.query('select to_state from call_events where call_id = $1 order by id', [pop.callId]);
+    expect(events.rows.map((r) => r.to_state)).toEqual(['ringing', 'answered', 'queued', 'offering', 'connected', 'ended']);
+  });
+
+  it('announces each waiting caller their position, between stretches of music', async () => {
+    lab = await startLab({ env: { CALL_ANNOUNCE_EVERY_SEC: '1' } });
+    const { sim, waitFor } = lab;
+    const first = sim.dial({ from: 'caller1', callerNumber: '13900000601', app: 'hotline114', appArgs: ['inbound'] });
+    await first.waitFor('Up');
+    const second = sim.dial({ from: 'caller2', callerNumber: '13900000602', app: 'hotline114', appArgs: ['inbound'] });
+    await second.waitFor('Up');
+    const playFor = (id: string) => () => sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${id}/play`));
+    const p1 = await waitFor(playFor(first.id), 'announcement to the first caller', 4000);
+    const p2 = await waitFor(playFor(second.id), 'announcement to the second caller', 4000);
+    expect(decodeURIComponent(p1.path)).toContain('media=sound:queue-youarenext');
+    expect(decodeURIComponent(p2.path)).toContain('media=sound:queue-thereare,number:1,sound:queue-callswaiting');
+    // Music stops for the announcement and comes back after it.
+    const mohOff = sim.restLog.findIndex((r) => r.method === 'DELETE' && r.path.startsWith(`/ari/channels/${first.id}/moh`));
+    expect(mohOff).toBeGreaterThanOrEqual(0);
+    expect(mohOff).toBeLessThan(sim.restLog.indexOf(p1));
+    await waitFor(() => sim.channel(first.id)?.mohPlaying, 'music back on after the announcement', 4000);
+    first.hangup();
+    second.hangup();
+    await second.waitFor('destroyed');
+  });
+});
