@@ -34,6 +34,7 @@ import { createNotesService } from './calls/notes-service';
 import { notesRoutes } from './calls/notes-routes';
 import { createReferenceService } from './reference/service';
 import { referenceRoutes } from './reference/routes';
+import { createWorkOrders, workOrderRoutes, type WorkOrders } from './cases/wiring';
 
 export interface App {
   fastify: FastifyTypeBox;
@@ -48,6 +49,8 @@ export interface App {
   health: Health;
   agents: AgentService;
   acd: Acd;
+  /** Work orders (issue 3): cases, department queues, SLA timers, callbacks (callbacks.setPlaceCall wires click-to-call). */
+  workOrders: WorkOrders;
   /** The call flow of this process (null when telephony is off). */
   calls: CallService | null;
   /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
@@ -120,6 +123,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const notes = createNotesService({ db });
     const reference = createReferenceService({ db });
     const health = createHealth({ db, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
+    const workOrders = createWorkOrders({ config, db, logger }); // outbox relay + SLA timer worker start here
+    closers.push({ name: 'work-orders', close: () => workOrders.close() });
 
     // --- HTTP routes (registered on the root instance; each module's routes.ts takes its service) ---
     registerAuth(fastify, auth); // sets request.user for every route registered below
@@ -128,6 +133,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     referenceRoutes(fastify, reference);
     callerRoutes(fastify, callers);
     notesRoutes(fastify, notes);
+    workOrderRoutes(fastify, workOrders);
 
     // --- call control: telephony, calls, agents (wired by src/calls + src/agents) ---
     // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),
@@ -194,7 +200,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, close };
+    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

@@ -1,0 +1,77 @@
+// Callback (回访) routes: the callback list, click-to-call, recording the outcome.
+import { Type } from 'typebox';
+import { BEARER, currentUser, requireRoles } from '../http/auth';
+import { AUTH_ERRORS, BigIntId, ErrorSchema, Nullable } from '../http/schemas';
+import type { FastifyTypeBox } from '../http/types';
+import { CaseSchema } from '../cases/routes';
+import type { CallbacksService } from './service';
+
+export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksService): void {
+  const agents = requireRoles('agent', 'supervisor', 'admin');
+
+  fastify.get(
+    '/api/callbacks',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['callbacks'],
+        summary: '回访清单（已办结待回访、回访中；最早办结的在前）',
+        security: BEARER,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.String({ enum: ['resolved', 'callback'] })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            offset: Type.Integer({ minimum: 0, maximum: 100000, default: 0 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Array(CaseSchema), ...AUTH_ERRORS },
+      },
+    },
+    async (request) => callbacks.list(request.query as never),
+  );
+
+  fastify.post(
+    '/api/cases/:id/callback',
+    {
+      onRequest: agents,
+      schema: {
+        tags: ['callbacks'],
+        summary: '记录回访结果（不满意则退回原部门重办，否则结案）',
+        security: BEARER,
+        params: Type.Object({ id: BigIntId }),
+        body: Type.Object(
+          {
+            solved: Type.Boolean({ description: '问题是否已解决' }),
+            satisfaction: Type.String({ enum: ['satisfied', 'basically_satisfied', 'unsatisfied'], description: '满意 / 基本满意 / 不满意' }),
+            note: Type.Optional(Type.String({ maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: CaseSchema, ...AUTH_ERRORS, 404: ErrorSchema, 409: ErrorSchema },
+      },
+    },
+    async (request) => callbacks.record(currentUser(request), request.params.id, request.body as never),
+  );
+
+  fastify.post(
+    '/api/cases/:id/callback/call',
+    {
+      onRequest: agents,
+      schema: {
+        tags: ['callbacks'],
+        summary: '回访外呼（先呼话务员分机，再呼市民；电话系统不可用时 503 ari_unavailable）',
+        security: BEARER,
+        params: Type.Object({ id: BigIntId }),
+        response: {
+          200: Type.Object({ caseId: Type.Integer(), status: Type.String(), agentEndpoint: Type.String(), callId: Nullable(Type.String()) }),
+          ...AUTH_ERRORS,
+          404: ErrorSchema,
+          409: ErrorSchema,
+          503: ErrorSchema,
+        },
+      },
+    },
+    async (request) => callbacks.call(currentUser(request), request.params.id),
+  );
+}

@@ -1,0 +1,104 @@
+// Wires work orders (src/cases, src/departments, src/sla, src/callbacks) for app.ts: Redis connections for
+// BullMQ, the outbox relay, the SLA timer worker, the claim workers, the services and their routes.
+import type { Config } from '../config';
+import type { Db } from '../infra/db';
+import type { Logger } from '../infra/logger';
+import { createBlockingRedis, createRedis, type Redis } from '../infra/redis';
+import type { FastifyTypeBox } from '../http/types';
+import { OutboxRelay } from './outbox';
+import { createCasesService, type CasesService } from './service';
+import { caseRoutes } from './routes';
+import { bullPrefix, ClaimWorkers } from '../departments/queue';
+import { createDepartmentsService, type DepartmentsService } from '../departments/service';
+import { departmentRoutes } from '../departments/routes';
+import { createSlaPolicy, type SlaPolicy } from '../sla/policy';
+import { createSlaTimers, startTimerWorker, type SlaTimers } from '../sla/timers';
+import { createCallbacksService, type CallbacksService, type PlaceCall } from '../callbacks/service';
+import { callbackRoutes } from '../callbacks/routes';
+
+export interface WorkOrders {
+  cases: CasesService;
+  departments: DepartmentsService;
+  callbacks: CallbacksService;
+  sla: SlaPolicy;
+  timers: SlaTimers;
+  relay: OutboxRelay;
+  claimWorkers: ClaimWorkers;
+  /** BullMQ key prefix of this app (REDIS_PREFIX + ':bull'). */
+  bullPrefix: string;
+  close(): Promise<void>;
+}
+
+export function createWorkOrders(o: {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  placeCall?: PlaceCall | null;
+  relayPollMs?: number;
+  timerWorker?: boolean;
+}): WorkOrders {
+  const { config, db } = o;
+  const logger = o.logger.child({ component: 'work-orders' });
+  const prefix = bullPrefix(config.redisPrefix);
+  // Producer: fails fast while Redis is down (the outbox keeps the rows). Workers: maxRetriesPerRequest null.
+  const producer = createRedis(config.redisUrl, logger);
+  const workerConn = createBlockingRedis(config.redisUrl, logger);
+
+  const relay = new OutboxRelay({ db, connection: producer, prefix, logger, pollMs: o.relayPollMs ?? 5000 });
+  const sla = createSlaPolicy({ db });
+  const timers = createSlaTimers({ db, logger });
+  const claimWorkers = new ClaimWorkers(workerConn, prefix, logger);
+
+  const cases = createCasesService({
+    db,
+    sla,
+    logger,
+    wake: () => relay.wake(),
+    removeJob: async (queue, jobId) => {
+      if (producer.status === 'ready') await relay.queueFor(queue).remove(jobId);
+    },
+  });
+  const departments = createDepartmentsService({
+    db,
+    cases,
+    workers: claimWorkers,
+    logger,
+    queueDepth: async (queue) => {
+      if (producer.status !== 'ready') return null;
+      const counts = await relay.queueFor(queue).getJobCounts('wait', 'prioritized');
+      return (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    },
+  });
+  const callbacks = createCallbacksService({
+    db,
+    cases,
+    logger,
+    agentEndpointTemplate: config.calls.agentEndpointTemplate,
+    placeCall: o.placeCall ?? null,
+  });
+
+  relay.start();
+  const timerWorker = o.timerWorker === false ? null : startTimerWorker({ connection: workerConn, prefix, timers, logger });
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await relay.stop();
+      await timerWorker?.close().catch(() => undefined);
+      await claimWorkers.close();
+      await Promise.all([quit(producer), quit(workerConn)]);
+    })());
+
+  return { cases, departments, callbacks, sla, timers, relay, claimWorkers, bullPrefix: prefix, close };
+}
+
+export function workOrderRoutes(fastify: FastifyTypeBox, w: WorkOrders): void {
+  caseRoutes(fastify, w.cases);
+  departmentRoutes(fastify, w.departments);
+  callbackRoutes(fastify, w.callbacks);
+}
+
+async function quit(r: Redis): Promise<void> {
+  if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+  else r.disconnect();
+}

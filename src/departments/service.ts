@@ -1,0 +1,172 @@
+// The department side of work orders: queue summary, claim next (签收 through BullMQ manual fetching), ticket
+// lists and notices. department_staff are bound to one department; supervisors, admins (and dispatchers, read
+// only) may look at any department.
+import { randomUUID } from 'node:crypto';
+import type { AuthUser } from '../auth/types';
+import type { Logger } from '../infra/logger';
+import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError } from '../infra/errors';
+import { toCaseDto, type CaseDto, type CasesService } from '../cases/service';
+import { isStatus, OPEN_STATUSES, STATUSES } from '../cases/state';
+import { createDepartmentsRepo } from './repo';
+import type { Db } from '../infra/db';
+import { transferQueueName, type ClaimWorkers, type TransferJob } from './queue';
+
+export interface SummaryDto {
+  departmentCode: string;
+  departmentName: string;
+  waiting: number;
+  signed: number;
+  inProgress: number;
+  extensionRequested: number;
+  overdue: number;
+  signOverdue: number;
+  yellow: number;
+  red: number;
+  /** Jobs waiting in the BullMQ transfer queue (null while Redis is unreachable). */
+  queued: number | null;
+}
+
+export interface NoticeDto {
+  id: number;
+  caseId: number;
+  trackingNo: string;
+  kind: string;
+  deadlineVersion: number;
+  message: string;
+  createdAt: string;
+  readAt: string | null;
+}
+
+const READERS = new Set(['supervisor', 'admin', 'dispatcher']);
+const MAX_SKIPS = 100;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new ServiceUnavailableError(`${what}超时，请稍后再试`, 'queue_unavailable')), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}
+
+export function createDepartmentsService(deps: {
+  db: Db;
+  cases: CasesService;
+  workers: ClaimWorkers;
+  /** Waiting-job count of a queue (null when Redis is unreachable). */
+  queueDepth: (queue: string) => Promise<number | null>;
+  logger: Logger;
+}) {
+  const repo = createDepartmentsRepo(deps.db);
+
+  async function department(user: AuthUser, code: string, write: boolean) {
+    const d = await repo.department(code);
+    if (!d) throw new NotFoundError(`部门 ${code} 不存在`, 'department_not_found');
+    if (user.role === 'department_staff') {
+      if (user.departmentId !== d.id) throw new ForbiddenError('只能查看和处理本部门的工单');
+    } else if (write || !READERS.has(user.role)) {
+      throw new ForbiddenError(write ? '只有本部门工作人员可以签收工单' : '无权查看该部门的工单');
+    }
+    return d;
+  }
+
+  async function summary(user: AuthUser, code: string): Promise<SummaryDto> {
+    const d = await department(user, code, false);
+    const [s, queued] = await Promise.all([repo.summary(d.id), deps.queueDepth(transferQueueName(d.code)).catch(() => null)]);
+    return {
+      departmentCode: d.code,
+      departmentName: d.name,
+      waiting: s.waiting,
+      signed: s.signed,
+      inProgress: s.in_progress,
+      extensionRequested: s.extension_requested,
+      overdue: s.overdue,
+      signOverdue: s.sign_overdue,
+      yellow: s.yellow,
+      red: s.red,
+      queued,
+    };
+  }
+
+  /**
+   * 签收 the next ticket: fetch the next job without blocking, record the signature in PostgreSQL, complete the
+   * job. A job whose case was recalled, returned, signed directly or re-dispatched meanwhile is completed and
+   * skipped. null = the queue is empty. If the signature fails the job goes back to the queue.
+   */
+  async function claim(user: AuthUser, code: string): Promise<CaseDto | null> {
+    const d = await department(user, code, true);
+    if (!deps.workers.ready) throw new ServiceUnavailableError('工单队列暂时不可用，请稍后再试', 'queue_unavailable');
+    const worker = deps.workers.get(d.code);
+    for (let i = 0; i < MAX_SKIPS; i++) {
+      const token = randomUUID();
+      const job = (await withTimeout(worker.getNextJob(token, { block: false }), 3000, '读取工单队列')) as TransferJob | undefined;
+      if (!job) return null;
+      if (job.deferredFailure) deps.logger.warn({ jobId: job.id }, 'transfer job stalled repeatedly; signing it anyway');
+      let signed: CaseDto | null;
+      try {
+        signed = await deps.cases.signFromQueue(user, d.id, job.data);
+      } catch (err) {
+        await job.moveToWait(token).catch(() => undefined); // else the stalled check returns it
+        throw err;
+      }
+      try {
+        await job.moveToCompleted({ signed: !!signed, by: user.id }, token, false);
+      } catch (err) {
+        // Signed in PostgreSQL already: if the job comes back (stalled check) the next claim skips it.
+        deps.logger.warn({ err, jobId: job.id }, 'could not complete transfer job');
+      }
+      if (signed) return signed;
+    }
+    return null;
+  }
+
+  function parseStatuses(raw: string[] | undefined): string[] {
+    const list = (raw ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    for (const s of list) {
+      if (!isStatus(s)) throw new BadRequestError(`未知的工单状态 ${s}，可选值：${STATUSES.join('、')}`, 'validation_failed');
+    }
+    return list.length ? list : [...OPEN_STATUSES];
+  }
+
+  async function tickets(
+    user: AuthUser,
+    code: string,
+    input: { status?: string[]; mine?: boolean; limit: number; offset: number },
+  ): Promise<CaseDto[]> {
+    const d = await department(user, code, false);
+    const statuses = parseStatuses(input.status);
+    const rows = await deps.cases.repo.list({
+      statuses,
+      departmentId: d.id,
+      signedBy: input.mine ? user.id : undefined,
+      limit: input.limit,
+      offset: input.offset,
+    });
+    return rows.map(toCaseDto);
+  }
+
+  async function notices(user: AuthUser, code: string, input: { unreadOnly?: boolean; limit: number; offset: number }): Promise<NoticeDto[]> {
+    const d = await department(user, code, false);
+    const rows = await repo.notices(d.id, input.unreadOnly ?? false, input.limit, input.offset);
+    return rows.map((n) => ({
+      id: n.id,
+      caseId: n.case_id,
+      trackingNo: n.tracking_no,
+      kind: n.kind,
+      deadlineVersion: n.deadline_version,
+      message: n.message,
+      createdAt: n.created_at.toISOString(),
+      readAt: n.read_at ? n.read_at.toISOString() : null,
+    }));
+  }
+
+  async function markRead(user: AuthUser, code: string, noticeId: number): Promise<void> {
+    const d = await department(user, code, true);
+    if (!(await repo.markNoticeRead(d.id, noticeId))) throw new NotFoundError('通知不存在', 'notice_not_found');
+  }
+
+  return { summary, claim, tickets, notices, markRead };
+}
+
+export type DepartmentsService = ReturnType<typeof createDepartmentsService>;
