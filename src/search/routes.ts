@@ -1,0 +1,115 @@
+// GET /api/search (one keyword search) and GET /api/cases/:id/duplicates (并单 suggestions).
+import { Type } from 'typebox';
+import { BEARER, currentUser, requireRoles } from '../http/auth';
+import { AUTH_ERRORS, BigIntId, Cursor, ErrorSchema, IntId, Nullable } from '../http/schemas';
+import type { FastifyTypeBox } from '../http/types';
+import type { SearchService } from './service';
+
+const DateTime = Type.String({ format: 'date-time' });
+const Facet = Type.Array(Type.Object({ key: Type.String(), label: Type.String(), count: Type.Integer() }));
+
+const SearchItemSchema = Type.Object({
+  type: Type.String({ description: 'call | case | request | knowledge' }),
+  id: Type.String({ description: '通话 ID（call）、工单 ID（case/request）或文章 ID（knowledge）' }),
+  title: Type.String(),
+  titleHtml: Type.String({ description: '标题，命中处以 <mark> 标出，其余已做 HTML 转义' }),
+  snippet: Type.String({ description: '摘要，命中处以 <mark> 标出，其余已做 HTML 转义' }),
+  createdAt: DateTime,
+  status: Nullable(Type.String()),
+  statusLabel: Nullable(Type.String()),
+  channel: Nullable(Type.String()),
+  categoryId: Nullable(Type.Integer()),
+  categoryName: Nullable(Type.String()),
+  departmentId: Nullable(Type.Integer()),
+  departmentName: Nullable(Type.String()),
+  trackingNo: Nullable(Type.String()),
+  callId: Nullable(Type.String()),
+  callerNumber: Nullable(Type.String()),
+  contactName: Nullable(Type.String()),
+});
+
+export const SearchResultSchema = Type.Object({
+  items: Type.Array(SearchItemSchema),
+  total: Type.Integer({ description: '命中总数（精确）' }),
+  countSource: Type.String({ description: 'index：本次由索引计数；aggregate：热门关键词的实时聚合表' }),
+  facets: Type.Object({ type: Facet, category: Facet, department: Facet, status: Facet, channel: Facet }),
+  nextCursor: Nullable(Type.String()),
+});
+
+const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 200, description: '关键词（2 个汉字以上走索引；空格分隔的多个词同时满足）' }),
+  types: Type.Optional(Type.String({ maxLength: 60, description: '逗号分隔：calls/cases/requests/knowledge 或 call/case/request/knowledge' })),
+  category: Type.Optional(IntId),
+  department: Type.Optional(IntId),
+  status: Type.Optional(Type.String({ maxLength: 200, description: '逗号分隔的状态' })),
+  channel: Type.Optional(Type.String({ maxLength: 60, description: '逗号分隔：phone、web、open311' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: '开始时间（含）' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: '结束时间（不含）' })),
+  callerNumber: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Cursor),
+});
+
+const PLURAL: Record<string, string> = { calls: 'call', cases: 'case', requests: 'request', knowledge: 'knowledge' };
+
+export function searchRoutes(fastify: FastifyTypeBox, search: SearchService): void {
+  fastify.get(
+    '/api/search',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'department_staff', 'supervisor', 'admin'),
+      schema: {
+        tags: ['search'],
+        summary: '关键词检索（通话小结、工单、网上求助、知识库），含筛选、分面统计、高亮摘要和游标分页',
+        security: BEARER,
+        querystring: SearchQuery,
+        response: { 200: SearchResultSchema, ...AUTH_ERRORS },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const types = q.types?.split(',').map((t) => PLURAL[t.trim()] ?? t.trim()).join(',');
+      return search.search(currentUser(request), { ...q, types });
+    },
+  );
+
+  fastify.get(
+    '/api/cases/:id/duplicates',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['search'],
+        summary: '疑似重复工单（并单建议）：同一来电人或内容相近、未办结的工单',
+        security: BEARER,
+        params: Type.Object({ id: BigIntId }),
+        querystring: Type.Object({
+          days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: '前后多少天内' }),
+          limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+        }),
+        response: {
+          200: Type.Object({
+            caseId: Type.Integer(),
+            days: Type.Integer(),
+            items: Type.Array(
+              Type.Object({
+                id: Type.Integer(),
+                trackingNo: Type.String(),
+                title: Type.String(),
+                status: Type.String(),
+                statusLabel: Type.String(),
+                channel: Type.String(),
+                departmentId: Nullable(Type.Integer()),
+                departmentName: Nullable(Type.String()),
+                createdAt: DateTime,
+                sameCaller: Type.Boolean(),
+                similarity: Type.Number({ description: '本工单的字词（二元组）在对方工单中出现的比例' }),
+              }),
+            ),
+          }),
+          ...AUTH_ERRORS,
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (request) => search.duplicates(currentUser(request), request.params.id, request.query),
+  );
+}

@@ -1,0 +1,348 @@
+// One keyword search over call notes, cases, web requests and knowledge articles (DESIGN §5), and duplicate
+// suggestions (并单) built on the same index.
+//
+// Rules:
+// - agent, dispatcher, supervisor, admin see every call note, case and request (with caller numbers and contact
+//   names); knowledge drafts only supervisor and admin (the editors).
+// - department_staff see their own department's cases and requests (contact data included: they handle them) and
+//   published knowledge; never call notes, never other departments' cases — not even as a count in a facet.
+// - The response: first page (newest first, keyset cursor), exact total, facet counts. Counts of "hot" queries
+//   (more than hotMinHits matches) come from search_hot_counts, an exact aggregate kept up to date by a trigger in
+//   every writer's transaction; a query becomes hot after the first time it was counted above the threshold.
+//   Time-range and caller-number filters always count from the index.
+import type { AuthUser } from '../auth/types';
+import type { Db } from '../infra/db';
+import type { Logger } from '../infra/logger';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../infra/errors';
+import { normalizePhone } from '../http/schemas';
+import { MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, snippet, termLexemes, type ParsedQuery } from './query';
+import { createSearchRepo, DOC_TYPES, type ComboRow, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
+
+export const TYPE_LABELS: Record<DocType, string> = { call: '通话小结', case: '工单', request: '网上求助', knowledge: '知识库' };
+export const CHANNEL_LABELS: Record<string, string> = { phone: '电话', web: '网站', open311: 'Open311' };
+export const STATUS_LABELS: Record<string, string> = {
+  draft: '待派单',
+  dispatched: '已派单',
+  signed: '已签收',
+  in_progress: '办理中',
+  resolved: '已办结',
+  callback: '回访中',
+  closed: '已结案',
+  returned: '已退单',
+  extension_requested: '延期申请中',
+  reopened: '重办',
+  merged: '已并单',
+  noted: '已记录',
+  resolved_on_phone: '电话中已解决',
+  published: '已发布',
+};
+/** Case statuses that no longer take duplicates. */
+const FINISHED = ['resolved', 'callback', 'closed', 'merged'];
+
+export interface SearchInput {
+  q: string;
+  types?: string;
+  category?: number;
+  department?: number;
+  status?: string;
+  channel?: string;
+  from?: string;
+  to?: string;
+  callerNumber?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface FacetValue {
+  key: string;
+  label: string;
+  count: number;
+}
+
+export interface SearchItem {
+  type: DocType;
+  id: string;
+  title: string;
+  titleHtml: string;
+  snippet: string;
+  createdAt: string;
+  status: string | null;
+  statusLabel: string | null;
+  channel: string | null;
+  categoryId: number | null;
+  categoryName: string | null;
+  departmentId: number | null;
+  departmentName: string | null;
+  trackingNo: string | null;
+  callId: string | null;
+  callerNumber: string | null;
+  contactName: string | null;
+}
+
+export interface SearchResult {
+  items: SearchItem[];
+  total: number;
+  /** 'index' when counted from the GIN index in this request, 'aggregate' when read from the hot-query table. */
+  countSource: 'index' | 'aggregate';
+  facets: { type: FacetValue[]; category: FacetValue[]; department: FacetValue[]; status: FacetValue[]; channel: FacetValue[] };
+  nextCursor: string | null;
+}
+
+const FULL_ACCESS = new Set(['agent', 'dispatcher', 'supervisor', 'admin']);
+const KNOWLEDGE_EDITORS = new Set(['supervisor', 'admin']);
+
+function list(s: string | undefined): string[] | undefined {
+  if (s === undefined) return undefined;
+  const v = [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))];
+  return v.length ? v : undefined;
+}
+
+function encodeCursor(ts: string, id: number): string {
+  return Buffer.from(JSON.stringify([ts, id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(c: string | undefined): { ts: string; id: number } | null {
+  if (c === undefined) return null;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && Number.isSafeInteger(v[1]) && !Number.isNaN(Date.parse(v[0]))) {
+      return { ts: v[0], id: v[1] as number };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('分页游标(cursor)无效，请从第一页重新查询', 'invalid_cursor');
+}
+
+export function accessOf(user: AuthUser): DimFilter['access'] {
+  if (user.role === 'department_staff') {
+    if (user.departmentId === null) throw new ForbiddenError('账号未绑定部门，无法查询');
+    return { kind: 'department', departmentId: user.departmentId };
+  }
+  if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
+  return KNOWLEDGE_EDITORS.has(user.role) ? { kind: 'all' } : { kind: 'published_knowledge_only' };
+}
+
+export function validateQuery(q: string): ParsedQuery {
+  const parsed = parseQuery(q);
+  if (!parsed.terms.length) throw new BadRequestError('请输入查询关键词', 'validation_failed');
+  if (parsed.terms.length > MAX_TERMS) throw new BadRequestError(`关键词最多 ${MAX_TERMS} 个`, 'validation_failed');
+  if (parsed.terms.some((t) => t.length > MAX_TERM_LENGTH)) {
+    throw new BadRequestError(`单个关键词不能超过 ${MAX_TERM_LENGTH} 个字符`, 'validation_failed');
+  }
+  return parsed;
+}
+
+export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?: number; maxHotQueries?: number }) {
+  const repo = createSearchRepo(deps.db);
+  const hotMinHits = deps.hotMinHits ?? 20_000;
+  const maxHotQueries = deps.maxHotQueries ?? 5_000;
+  const building = new Map<string, Promise<boolean>>();
+
+  /** Builds the hot aggregate of a query once (concurrent callers share the build). */
+  function promote(q: ParsedQuery): Promise<boolean> {
+    let p = building.get(q.qkey);
+    if (!p) {
+      p = (async () => {
+        if ((await repo.hotCount()) >= maxHotQueries) return false;
+        return repo.buildHot(q);
+      })().finally(() => building.delete(q.qkey));
+      building.set(q.qkey, p);
+    }
+    return p;
+  }
+
+  async function dimsOf(user: AuthUser, input: SearchInput): Promise<DimFilter> {
+    const types = list(input.types);
+    for (const t of types ?? []) {
+      if (!(DOC_TYPES as readonly string[]).includes(t)) {
+        throw new BadRequestError(`字段 types 取值无效，可选值：${DOC_TYPES.join('、')}`, 'validation_failed');
+      }
+    }
+    const channels = list(input.channel);
+    for (const c of channels ?? []) {
+      if (!CHANNEL_LABELS[c]) throw new BadRequestError('字段 channel 取值无效，可选值：phone、web、open311', 'validation_failed');
+    }
+    let categoryIds: number[] | undefined;
+    if (input.category !== undefined) {
+      categoryIds = await repo.categoryWithChildren(input.category);
+      if (!categoryIds.length) categoryIds = [input.category];
+    }
+    return {
+      types: types as DocType[] | undefined,
+      categoryIds,
+      departmentId: input.department,
+      statuses: list(input.status),
+      channels,
+      access: accessOf(user),
+    };
+  }
+
+  function rowsOf(input: SearchInput): RowFilter {
+    const r: RowFilter = {};
+    if (input.from) r.from = input.from;
+    if (input.to) r.to = input.to;
+    if (input.from && input.to && Date.parse(input.from) >= Date.parse(input.to)) {
+      throw new BadRequestError('开始时间(from)必须早于结束时间(to)', 'validation_failed');
+    }
+    if (input.callerNumber) r.callerNumber = normalizePhone(input.callerNumber);
+    return r;
+  }
+
+  async function facetsOf(combos: ComboRow[]): Promise<{ total: number; facets: SearchResult['facets'] }> {
+    const sums = { type: new Map<string, number>(), category: new Map<number, number>(), department: new Map<number, number>(), status: new Map<string, number>(), channel: new Map<string, number>() };
+    let total = 0;
+    const add = <K>(m: Map<K, number>, k: K | null, n: number) => {
+      if (k !== null) m.set(k, (m.get(k) ?? 0) + n);
+    };
+    for (const c of combos) {
+      total += c.n;
+      add(sums.type, c.doc_type, c.n);
+      add(sums.category, c.category_id, c.n);
+      add(sums.department, c.department_id, c.n);
+      add(sums.status, c.status, c.n);
+      add(sums.channel, c.channel, c.n);
+    }
+    const names = await repo.names([...sums.category.keys()], [...sums.department.keys()]);
+    const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
+    const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
+    const sorted = (vals: FacetValue[]) => vals.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    return {
+      total,
+      facets: {
+        type: sorted([...sums.type].map(([k, n]) => ({ key: k, label: TYPE_LABELS[k as DocType] ?? k, count: n }))),
+        category: sorted([...sums.category].map(([k, n]) => ({ key: String(k), label: cat.get(k) ?? String(k), count: n }))),
+        department: sorted([...sums.department].map(([k, n]) => ({ key: String(k), label: dep.get(k) ?? String(k), count: n }))),
+        status: sorted([...sums.status].map(([k, n]) => ({ key: k, label: STATUS_LABELS[k] ?? k, count: n }))),
+        channel: sorted([...sums.channel].map(([k, n]) => ({ key: k, label: CHANNEL_LABELS[k] ?? k, count: n }))),
+      },
+    };
+  }
+
+  async function toItems(rows: PageRow[], q: ParsedQuery): Promise<SearchItem[]> {
+    const names = await repo.names(
+      [...new Set(rows.map((r) => r.category_id).filter((x): x is number => x !== null))],
+      [...new Set(rows.map((r) => r.department_id).filter((x): x is number => x !== null))],
+    );
+    const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
+    const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
+    return rows.map((r) => ({
+      type: r.doc_type,
+      id: r.doc_type === 'call' ? r.call_id ?? String(r.src_id) : String(r.src_id),
+      title: r.title,
+      titleHtml: markHits(r.title, q.terms),
+      snippet: snippet(r.body, q.terms),
+      createdAt: r.created_at.toISOString(),
+      status: r.status,
+      statusLabel: r.status ? STATUS_LABELS[r.status] ?? r.status : null,
+      channel: r.channel,
+      categoryId: r.category_id,
+      categoryName: r.category_id !== null ? cat.get(r.category_id) ?? null : null,
+      departmentId: r.department_id,
+      departmentName: r.department_id !== null ? dep.get(r.department_id) ?? null : null,
+      trackingNo: r.tracking_no,
+      callId: r.call_id,
+      callerNumber: r.caller_number,
+      contactName: r.contact_name,
+    }));
+  }
+
+  async function search(user: AuthUser, input: SearchInput): Promise<SearchResult> {
+    const q = validateQuery(input.q);
+    const dims = await dimsOf(user, input);
+    const rows = rowsOf(input);
+    const after = decodeCursor(input.cursor);
+    const rowFiltered = Object.keys(rows).length > 0;
+    const [pageRows, hot] = await Promise.all([
+      repo.page(q, dims, rows, after, input.limit + 1),
+      rowFiltered || !q.lexemes.length ? Promise.resolve(null) : repo.hotCombos(q, dims),
+    ]);
+    let combos = hot;
+    if (!combos) {
+      combos = await repo.combos(q, dims, rows);
+    }
+    const { total, facets } = await facetsOf(combos);
+    if (!hot && total >= hotMinHits && q.lexemes.length) {
+      promote(q).catch((err: unknown) => deps.logger?.warn({ err }, 'building hot search aggregate failed'));
+    }
+    const more = pageRows.length > input.limit;
+    const page = more ? pageRows.slice(0, input.limit) : pageRows;
+    const last = page[page.length - 1];
+    return {
+      items: await toItems(page, q),
+      total,
+      countSource: hot ? 'aggregate' : 'index',
+      facets,
+      nextCursor: more && last ? encodeCursor(last.cursor_ts, last.id) : null,
+    };
+  }
+
+  /**
+   * Open cases that may be the same matter (并单): the same caller (caller record or contact phone), or similar text
+   * (share of the case's bigrams found in the other case ≥ minSimilarity), created within `days` before or after.
+   */
+  async function duplicates(user: AuthUser, caseId: number, opts: { days: number; limit: number; minSimilarity?: number }) {
+    if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
+    const { rows } = await deps.db.query<{ id: number; text: string; caller_id: number | null; contact_phone: string | null; created_at: Date }>(
+      `select c.id, c.title || ' ' || c.description as text, c.caller_id,
+              coalesce(c.contact_phone, (select number from callers where id = c.caller_id)) as contact_phone, c.created_at
+         from cases c where c.id = $1`,
+      [caseId],
+    );
+    const base = rows[0];
+    if (!base) throw new NotFoundError('工单不存在', 'case_not_found');
+    const bigrams = [...new Set(termLexemes(base.text).filter((l) => !/[a-z0-9]/.test(l)))];
+    const minSim = opts.minSimilarity ?? 0.3;
+    const tsq = bigrams.length ? bigrams.map((b) => `'${b}'`).join(' | ') : null;
+    const { rows: found } = await deps.db.query<{
+      id: number; tracking_no: string; title: string; status: string; channel: string; department_id: number | null;
+      department_name: string | null; created_at: Date; same_caller: boolean; shared: number; merged_into: number | null;
+    }>(
+      `with win as (
+         select $2::timestamptz - make_interval(days => $3) as lo, $2::timestamptz + make_interval(days => $3) as hi
+       ), cand as (
+         select d.src_id as id, d.body from search_docs d, win
+          where $6::tsquery is not null and h114_search_vector(d.body) @@ $6::tsquery
+            and d.doc_type in ('case', 'request') and d.src_id <> $1 and d.status <> all($7::text[])
+            and d.created_at >= win.lo and d.created_at <= win.hi
+          order by d.created_at desc limit 500
+       ), scored as (
+         select id, (select count(*) from unnest(tsvector_to_array(h114_search_vector(body))) x where x = any($8::text[]))::int as shared
+           from cand
+       ), same as (
+         select c.id from cases c, win
+          where c.id <> $1 and c.status <> all($7::text[]) and c.created_at >= win.lo and c.created_at <= win.hi
+            and (($4::int is not null and c.caller_id = $4) or ($5::text is not null and c.contact_phone = $5))
+          limit 200
+       )
+       select c.id, c.tracking_no, c.title, c.status, c.channel, c.department_id, dp.name as department_name, c.created_at,
+              c.merged_into, exists (select 1 from same where same.id = c.id) as same_caller, coalesce(s.shared, 0) as shared
+         from cases c
+         left join scored s on s.id = c.id
+         left join departments dp on dp.id = c.department_id
+        where c.id in (select id from same union select id from scored where shared >= $9)`,
+      [caseId, base.created_at, opts.days, base.caller_id, base.contact_phone, tsq, FINISHED, bigrams, Math.max(1, Math.ceil(bigrams.length * minSim))],
+    );
+    const items = found
+      .map((r) => ({
+        id: r.id,
+        trackingNo: r.tracking_no,
+        title: r.title,
+        status: r.status,
+        statusLabel: STATUS_LABELS[r.status] ?? r.status,
+        channel: r.channel,
+        departmentId: r.department_id,
+        departmentName: r.department_name,
+        createdAt: r.created_at.toISOString(),
+        sameCaller: r.same_caller,
+        similarity: bigrams.length ? Math.round((r.shared / bigrams.length) * 100) / 100 : 0,
+      }))
+      .sort((a, b) => Number(b.sameCaller) - Number(a.sameCaller) || b.similarity - a.similarity || b.createdAt.localeCompare(a.createdAt))
+      .slice(0, opts.limit);
+    return { caseId, days: opts.days, items };
+  }
+
+  return { search, duplicates, promote };
+}
+
+export type SearchService = ReturnType<typeof createSearchService>;
