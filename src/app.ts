@@ -35,6 +35,14 @@ import { notesRoutes } from './calls/notes-routes';
 import { createReferenceService } from './reference/service';
 import { referenceRoutes } from './reference/routes';
 import { createWorkOrders, workOrderRoutes, type WorkOrders } from './cases/wiring';
+import { createSearchService, type SearchService } from './search/service';
+import { searchRoutes } from './search/routes';
+import { createKnowledgeService } from './knowledge/service';
+import { knowledgeRoutes } from './knowledge/routes';
+import { createIntakeService, type IntakeService } from './intake/service';
+import { intakeRoutes } from './intake/routes';
+import { open311Routes } from './intake/open311-routes';
+import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
 
 export interface App {
   fastify: FastifyTypeBox;
@@ -51,6 +59,10 @@ export interface App {
   acd: Acd;
   /** Work orders (issue 3): cases, department queues, SLA timers, callbacks (callbacks.setPlaceCall wires click-to-call). */
   workOrders: WorkOrders;
+  /** Keyword search (issue 4). */
+  search: SearchService;
+  /** Web intake and Open311 (issue 4). */
+  intake: IntakeService;
   /** The call flow of this process (null when telephony is off). */
   calls: CallService | null;
   /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
@@ -135,6 +147,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     notesRoutes(fastify, notes);
     workOrderRoutes(fastify, workOrders);
 
+    // --- search, knowledge base, public intake and Open311 (issue 4) ---
+    await registerPublicRateLimit(fastify, redis);
+    const search = createSearchService({ db, logger });
+    const intake = createIntakeService({ db });
+    searchRoutes(fastify, search);
+    knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);
+    intakeRoutes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
+    open311Routes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
+
     // --- call control: telephony, calls, agents (wired by src/calls + src/agents) ---
     // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),
     // auth.authenticateToken(token) for the agent socket, callers.lookupForScreenPop(number) for the screen pop,
@@ -200,7 +221,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, close };
+    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

@@ -5,6 +5,7 @@ import type { Role } from '../auth/types';
 import { createDb, type Db } from '../infra/db';
 import { createLogger, type Logger } from '../infra/logger';
 import { migrate } from '../infra/migrate';
+import { seedKnowledge } from '../knowledge/seed';
 import { cliConfig, runCli } from './common';
 
 export const DEPARTMENTS: { code: string; name: string; phone: string }[] = [
@@ -176,6 +177,7 @@ export async function seed(db: Db, opts: { issueTokens?: boolean; logger?: Logge
       );
     }
   });
+  await seedKnowledge(db);
 
   const tokens: SeedResult['tokens'] = [];
   if (opts.issueTokens ?? true) {

@@ -1,0 +1,376 @@
+// Public intake. Rules:
+// - Web help requests (求助栏) need no account: category (code), description ≤ 4000, location; name and phone
+//   optional. They become cases with channel 'web', status 'draft' (the dispatcher's inbox). Without a phone
+//   number the resident gets a 4-digit lookup code instead.
+// - Status lookup needs the tracking number and the phone's last 4 digits (or the lookup code): it shows status,
+//   category, department and the department's reply — never names, phone numbers or addresses. Unknown tracking
+//   number and wrong digits answer the same 404. Phone-like digit runs in texts shown publicly are masked.
+// - Open311 GeoReport v2: services from active categories; POST needs an api_key (open311_clients, SHA-256 hashed);
+//   GET lists intake requests only (web and open311 channels), never contact data.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Db } from '../infra/db';
+import { AppError, BadRequestError, NotFoundError } from '../infra/errors';
+import { normalizePhone, PHONE_RE } from '../http/schemas';
+import { STATUS_LABELS } from '../search/service';
+import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
+
+export const DESCRIPTION_MAX = 4000;
+const CLOSED = new Set(['resolved', 'callback', 'closed', 'merged']);
+const OPEN311_STATUSES: Record<'open' | 'closed', string[]> = {
+  open: ['draft', 'dispatched', 'signed', 'in_progress', 'returned', 'extension_requested', 'reopened'],
+  closed: ['resolved', 'callback', 'closed', 'merged'],
+};
+
+/** Masks phone-like digit runs (7+ digits): 13812345678 → 138****5678. */
+export function maskDigits(text: string): string {
+  return text.replace(/\d{7,}/g, (d) => (d.length >= 11 ? d.slice(0, 3) + '*'.repeat(d.length - 7) + d.slice(-4) : '*'.repeat(d.length - 4) + d.slice(-4)));
+}
+
+export class Open311Error extends AppError {
+  constructor(statusCode: number, description: string) {
+    super(statusCode, `open311_${statusCode}`, description);
+  }
+}
+
+export interface WebRequestInput {
+  category: string;
+  description: string;
+  location: string;
+  name?: string;
+  phone?: string;
+}
+
+export interface Open311Attribute {
+  variable: boolean;
+  code: string;
+  datatype: 'string' | 'number' | 'datetime' | 'text' | 'singlevaluelist' | 'multivaluelist';
+  required: boolean;
+  datatype_description: string;
+  order: number;
+  description: string;
+  values?: { key: string; name: string }[];
+}
+
+const COMMON_ATTRIBUTES: Open311Attribute[] = [
+  { variable: true, code: 'location_detail', datatype: 'string', required: false, datatype_description: '楼号、单元、门牌等', order: 1, description: '具体位置' },
+];
+
+/** Service definitions: attributes per category code (all services share location_detail). */
+export const SERVICE_ATTRIBUTES: Record<string, Open311Attribute[]> = {
+  'help-heating': [
+    { variable: true, code: 'room_temperature', datatype: 'number', required: false, datatype_description: '摄氏度，例如 15', order: 2, description: '室内温度' },
+  ],
+  'complaint-noise': [
+    {
+      variable: true, code: 'noise_period', datatype: 'singlevaluelist', required: true, datatype_description: '', order: 2, description: '噪音发生时段',
+      values: [{ key: 'day', name: '白天（6时至22时）' }, { key: 'night', name: '夜间（22时至次日6时）' }],
+    },
+  ],
+  'help-manhole': [
+    {
+      variable: true, code: 'hazard', datatype: 'singlevaluelist', required: true, datatype_description: '', order: 2, description: '井盖情况',
+      values: [{ key: 'missing', name: '缺失' }, { key: 'broken', name: '破损' }, { key: 'displaced', name: '移位' }],
+    },
+  ],
+};
+
+export function attributesOf(code: string): Open311Attribute[] {
+  return [...COMMON_ATTRIBUTES, ...(SERVICE_ATTRIBUTES[code] ?? [])];
+}
+
+function cleanText(v: string | undefined, field: string, max: number, required: boolean): string | null {
+  const s = (v ?? '').trim();
+  if (!s) {
+    if (required) throw new BadRequestError(`字段 ${field} 不能为空`, 'validation_failed');
+    return null;
+  }
+  if ([...s].length > max) throw new BadRequestError(`字段 ${field} 长度不能超过 ${max} 个字符`, 'validation_failed');
+  return s;
+}
+
+const titleOf = (description: string) => description.replace(/\s+/g, ' ').slice(0, 40);
+
+export function toOpen311(r: RequestRow) {
+  const closed = CLOSED.has(r.status);
+  const notes =
+    r.status === 'merged' && r.merged_into_tracking_no
+      ? `已并入工单 ${r.merged_into_tracking_no} 一并办理`
+      : r.reply
+        ? maskDigits(r.reply)
+        : STATUS_LABELS[r.status] ?? r.status;
+  return {
+    service_request_id: r.tracking_no,
+    status: closed ? 'closed' : 'open',
+    status_notes: notes,
+    service_name: r.category_name,
+    service_code: r.category_code,
+    description: maskDigits(r.description),
+    agency_responsible: r.department_name,
+    service_notice: '',
+    requested_datetime: r.created_at.toISOString(),
+    updated_datetime: r.updated_at.toISOString(),
+    expected_datetime: r.resolve_deadline ? r.resolve_deadline.toISOString() : null,
+    address: r.address,
+    address_id: r.address_id,
+    zipcode: r.zipcode,
+    lat: r.lat,
+    long: r.long,
+    media_url: r.media_url,
+    extended_attributes: {
+      h114_status: r.status,
+      h114_status_label: STATUS_LABELS[r.status] ?? r.status,
+      channel: r.channel,
+      merged_into: r.merged_into_tracking_no,
+      history: r.history.map((h) => ({
+        at: new Date(h.at).toISOString(),
+        action: h.action,
+        status: h.to_status,
+        status_label: STATUS_LABELS[h.to_status] ?? h.to_status,
+      })),
+    },
+  };
+}
+
+export type Open311Request = ReturnType<typeof toOpen311>;
+
+function parseIsoDate(v: string, field: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
+    throw new Open311Error(400, `${field} 不是有效的 ISO 8601 时间，例如 2026-11-01T00:00:00+08:00`);
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new Open311Error(400, `${field} 不是有效的 ISO 8601 时间`);
+  return t;
+}
+
+const DAY = 86_400_000;
+
+export function createIntakeService(deps: { db: Db }) {
+  const repo = createIntakeRepo(deps.db);
+
+  async function submitWeb(input: WebRequestInput) {
+    const category = await repo.categoryByCode(input.category.trim());
+    if (!category) throw new BadRequestError('诉求分类(category)不存在，请从分类列表中选择', 'unknown_category');
+    const description = cleanText(input.description, 'description', DESCRIPTION_MAX, true)!;
+    const location = cleanText(input.location, 'location', 200, true)!;
+    const name = cleanText(input.name, 'name', 50, false);
+    let phone: string | null = null;
+    if (input.phone?.trim()) {
+      phone = normalizePhone(input.phone);
+      if (!PHONE_RE.test(phone) || phone.replace(/\D/g, '').length < 7) {
+        throw new BadRequestError('联系电话(phone)格式不正确', 'invalid_phone');
+      }
+    }
+    const lookupCode = phone ? null : String(randomInt(0, 10000)).padStart(4, '0');
+    const { trackingNo } = await repo.insert({
+      source: 'web', categoryId: category.id, title: titleOf(description), description, contactName: name, contactPhone: phone,
+      clientId: null, serviceCode: category.code, address: location, addressId: null, zipcode: null, lat: null, long: null,
+      mediaUrl: null, email: null, deviceId: null, accountId: null, attributes: {}, lookupCode,
+    });
+    return {
+      trackingNo,
+      lookupCode,
+      message: phone
+        ? `已收到您的求助，受理编号 ${trackingNo}。可凭受理编号和手机号后四位查询办理进度。`
+        : `已收到您的求助，受理编号 ${trackingNo}，查询码 ${lookupCode}。请妥善保存，凭受理编号和查询码查询办理进度。`,
+    };
+  }
+
+  async function lookupWeb(trackingNo: string, last4: string) {
+    const r = await repo.byTrackingNo(trackingNo.trim());
+    const digits = r?.contact_phone?.replace(/\D/g, '') ?? null;
+    const ok = r && (digits ? digits.slice(-4) === last4 : r.lookup_code === last4);
+    if (!r || !ok) throw new NotFoundError('未找到该受理编号，或手机号后四位（查询码）不匹配', 'request_not_found');
+    return {
+      trackingNo: r.tracking_no,
+      status: r.status,
+      statusLabel: STATUS_LABELS[r.status] ?? r.status,
+      categoryName: r.category_name,
+      departmentName: r.department_name,
+      submittedAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+      resolvedAt: r.resolved_at ? r.resolved_at.toISOString() : null,
+      reply: r.reply ? maskDigits(r.reply) : null,
+      mergedInto: r.merged_into_tracking_no,
+      history: r.history.map((h) => ({ at: new Date(h.at).toISOString(), status: h.to_status, statusLabel: STATUS_LABELS[h.to_status] ?? h.to_status })),
+    };
+  }
+
+  async function categories() {
+    return (await repo.activeCategories()).map((c) => ({ code: c.code, name: c.name, group: c.parent_name }));
+  }
+
+  // --- Open311 ---
+
+  async function services() {
+    return (await repo.activeCategories()).map((c: CategoryRow) => ({
+      service_code: c.code,
+      service_name: c.name,
+      description: c.parent_name ? `${c.parent_name} - ${c.name}` : c.name,
+      metadata: true,
+      type: 'realtime' as const,
+      keywords: [c.name, c.parent_name].filter(Boolean).join(','),
+      group: c.parent_name ?? c.name,
+    }));
+  }
+
+  async function serviceDefinition(code: string) {
+    const c = await repo.categoryByCode(code);
+    if (!c) throw new Open311Error(404, `service_code ${code} 不存在`);
+    return { service_code: c.code, attributes: attributesOf(c.code) };
+  }
+
+  async function createOpen311(params: Record<string, unknown>) {
+    const str = (k: string): string | undefined => {
+      const v = params[k];
+      if (v === undefined || v === null || v === '') return undefined;
+      if (typeof v === 'number') return String(v);
+      if (typeof v !== 'string') throw new Open311Error(400, `${k} 必须是字符串`);
+      return v;
+    };
+    const apiKey = str('api_key');
+    if (!apiKey) throw new Open311Error(400, '缺少 api_key');
+    const client = await repo.clientByKey(apiKey);
+    if (!client) throw new Open311Error(403, 'api_key 无效或已停用');
+    const code = str('service_code');
+    if (!code) throw new Open311Error(400, '缺少 service_code');
+    const category = await repo.categoryByCode(code);
+    if (!category) throw new Open311Error(400, `service_code ${code} 不存在`);
+    const description = str('description')?.trim() ?? '';
+    if (!description) throw new Open311Error(400, '缺少 description');
+    if ([...description].length > DESCRIPTION_MAX) throw new Open311Error(400, `description 不能超过 ${DESCRIPTION_MAX} 个字符`);
+    const num = (k: string, min: number, max: number): number | null => {
+      const v = str(k);
+      if (v === undefined) return null;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) throw new Open311Error(400, `${k} 取值无效`);
+      return n;
+    };
+    const lat = num('lat', -90, 90);
+    const long = num('long', -180, 180);
+    if ((lat === null) !== (long === null)) throw new Open311Error(400, 'lat 和 long 必须同时提供');
+    const address = str('address_string')?.trim() ?? null;
+    const addressId = str('address_id')?.trim() ?? null;
+    if (lat === null && !address && !addressId) throw new Open311Error(400, '请提供位置：lat/long、address_string 或 address_id 之一');
+    const limit = (k: string, v: string | null, max: number) => {
+      if (v !== null && [...v].length > max) throw new Open311Error(400, `${k} 不能超过 ${max} 个字符`);
+      return v;
+    };
+    const mediaUrl = limit('media_url', str('media_url') ?? null, 1000);
+    if (mediaUrl && !/^https?:\/\/\S+$/i.test(mediaUrl)) throw new Open311Error(400, 'media_url 必须是 http(s) 地址');
+    let phone: string | null = null;
+    const rawPhone = str('phone');
+    if (rawPhone) {
+      phone = normalizePhone(rawPhone);
+      if (!PHONE_RE.test(phone)) throw new Open311Error(400, 'phone 格式不正确');
+    }
+    const email = limit('email', str('email') ?? null, 200);
+    if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new Open311Error(400, 'email 格式不正确');
+    // attribute[code]=value (form) or attribute: {code: value} (JSON)
+    const given: Record<string, unknown> = {};
+    const attrObj = params.attribute;
+    if (attrObj && typeof attrObj === 'object' && !Array.isArray(attrObj)) Object.assign(given, attrObj);
+    for (const [k, v] of Object.entries(params)) {
+      const m = /^attribute\[(.+)\]$/.exec(k);
+      if (m) given[m[1]!] = v;
+    }
+    const attributes: Record<string, unknown> = {};
+    const defs = attributesOf(category.code);
+    for (const d of defs) {
+      const v = given[d.code];
+      const present = v !== undefined && v !== null && v !== '';
+      if (!present) {
+        if (d.required) throw new Open311Error(400, `缺少必填属性 attribute[${d.code}]（${d.description}）`);
+        continue;
+      }
+      if (d.datatype === 'number') {
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new Open311Error(400, `attribute[${d.code}] 必须是数字`);
+        attributes[d.code] = n;
+      } else if (d.datatype === 'singlevaluelist') {
+        if (typeof v !== 'string' || !d.values?.some((x) => x.key === v)) {
+          throw new Open311Error(400, `attribute[${d.code}] 取值无效，可选值：${(d.values ?? []).map((x) => x.key).join('、')}`);
+        }
+        attributes[d.code] = v;
+      } else {
+        if (typeof v !== 'string' || v.length > 500) throw new Open311Error(400, `attribute[${d.code}] 必须是不超过 500 字的字符串`);
+        attributes[d.code] = v;
+      }
+    }
+    for (const k of Object.keys(given)) {
+      if (!defs.some((d) => d.code === k)) throw new Open311Error(400, `不支持的属性 attribute[${k}]`);
+    }
+    const name = [str('last_name'), str('first_name')].filter(Boolean).join('') || null;
+    const { trackingNo } = await repo.insert({
+      source: 'open311', categoryId: category.id, title: titleOf(description), description,
+      contactName: limit('first_name/last_name', name, 50), contactPhone: phone, clientId: client.id, serviceCode: category.code,
+      address: limit('address_string', address, 500), addressId: limit('address_id', addressId, 100),
+      zipcode: limit('zipcode', str('zipcode') ?? null, 20), lat, long, mediaUrl, email,
+      deviceId: limit('device_id', str('device_id') ?? null, 100), accountId: limit('account_id', str('account_id') ?? null, 100),
+      attributes, lookupCode: null,
+    });
+    return [{ service_request_id: trackingNo, service_notice: '已受理，将由派单员分派至承办部门', account_id: str('account_id') ?? null }];
+  }
+
+  async function listOpen311(q: { service_request_id?: string; service_code?: string; start_date?: string; end_date?: string; status?: string }) {
+    const ids = q.service_request_id?.split(',').map((s) => s.trim()).filter(Boolean);
+    if (ids && ids.length > 100) throw new Open311Error(400, 'service_request_id 最多 100 个');
+    const now = Date.now();
+    let end = q.end_date ? parseIsoDate(q.end_date, 'end_date') : now;
+    let start = q.start_date ? parseIsoDate(q.start_date, 'start_date') : end - 90 * DAY;
+    if (q.start_date && !q.end_date) end = Math.min(now, start + 90 * DAY);
+    if (ids?.length && !q.start_date && !q.end_date) {
+      start = 0;
+      end = now + DAY;
+    } else {
+      if (start > end) throw new Open311Error(400, 'start_date 不能晚于 end_date');
+      if (end - start > 90 * DAY) throw new Open311Error(400, 'start_date 与 end_date 相隔不能超过 90 天');
+    }
+    let statuses: string[] | undefined;
+    if (q.status) {
+      const wanted = q.status.split(',').map((s) => s.trim());
+      for (const s of wanted) if (s !== 'open' && s !== 'closed') throw new Open311Error(400, 'status 只能是 open 或 closed');
+      statuses = wanted.flatMap((s) => OPEN311_STATUSES[s as 'open' | 'closed']);
+    }
+    const codes = q.service_code?.split(',').map((s) => s.trim()).filter(Boolean);
+    const rows = await repo.list({
+      trackingNos: ids,
+      serviceCodes: codes,
+      start: new Date(start).toISOString(),
+      end: new Date(end).toISOString(),
+      statuses,
+      limit: 1000,
+    });
+    return rows.map(toOpen311);
+  }
+
+  async function getOpen311(id: string) {
+    const r = await repo.byTrackingNo(id);
+    if (!r) throw new Open311Error(404, `service_request_id ${id} 不存在`);
+    return [toOpen311(r)];
+  }
+
+  // --- Open311 client administration ---
+  async function createClient(name: string) {
+    const apiKey = `h114_${randomBytes(24).toString('base64url')}`;
+    const id = await repo.insertClient(name.trim(), apiKey);
+    return { id, name: name.trim(), apiKey };
+  }
+
+  async function listClients() {
+    return (await repo.listClients()).map((c) => ({
+      id: c.id,
+      name: c.name,
+      createdAt: c.created_at.toISOString(),
+      revokedAt: c.revoked_at ? c.revoked_at.toISOString() : null,
+      lastUsedAt: c.last_used_at ? c.last_used_at.toISOString() : null,
+    }));
+  }
+
+  async function revokeClient(id: number) {
+    if (!(await repo.revokeClient(id))) throw new NotFoundError('Open311 客户端不存在', 'client_not_found');
+  }
+
+  return { submitWeb, lookupWeb, categories, services, serviceDefinition, createOpen311, listOpen311, getOpen311, createClient, listClients, revokeClient };
+}
+
+export type IntakeService = ReturnType<typeof createIntakeService>;
