@@ -2,10 +2,10 @@
 
 -- One keyword search over call notes, cases, web requests and knowledge articles (DESIGN §5).
 -- search_docs holds one row per searchable document, kept in sync by triggers on the source tables, so every
--- write path stays indexed. The GIN index is an expression index over h114_search_vector(body): overlapping
--- bigrams of CJK runs plus lowercase ASCII words / digit runs (phone numbers, tracking-number parts).
+-- write path stays indexed. tsv = h114_search_vector(body) (generated column, GIN index): overlapping bigrams of
+-- CJK runs plus lowercase ASCII words / digit runs (phone numbers, tracking-number parts), without positions.
 -- Queries AND the lexemes of a term (no phrase operators: GIN answers without rechecking the heap) and confirm
--- multi-lexeme terms with a LIKE on body (exact substring). Nothing reads a stored tsvector.
+-- multi-lexeme terms with a LIKE on body (exact substring).
 
 create function h114_search_vector(t text) returns tsvector
   language sql immutable strict parallel safe cost 5000 as $$
@@ -49,9 +49,14 @@ create table search_docs (
   channel       text,
   caller_number text,
   created_at    timestamptz not null,
+  tsv           tsvector generated always as (h114_search_vector(body)) stored,
   unique (src, src_id)
-);
-create index search_docs_vector_idx on search_docs using gin (h114_search_vector(body));
+) with (toast_tuple_target = 128);
+-- The vector lives out of line (TOAST): the heap stays narrow for facet counting and for ILIKE fallbacks, and
+-- only rows the planner checks one by one (newest-first scans, lossy bitmap pages) read it. The text stays inline.
+alter table search_docs alter column tsv set storage external;
+alter table search_docs alter column body set storage main;
+create index search_docs_vector_idx on search_docs using gin (tsv);
 create index search_docs_created_idx on search_docs(created_at desc, id desc);
 create index search_docs_caller_idx on search_docs(caller_number, created_at desc) where caller_number is not null;
 
@@ -79,15 +84,12 @@ create table search_hot_counts (
 );
 
 create function h114_search_hot_apply(d search_docs, delta int) returns void language plpgsql as $$
-declare
-  v tsvector;
 begin
   if not exists (select 1 from search_hot_queries) then return; end if;
-  v := h114_search_vector(d.body);
   insert into search_hot_counts as c (qkey, doc_type, category_id, department_id, status, channel, n)
   select h.qkey, d.doc_type, d.category_id, d.department_id, d.status, d.channel, delta
     from search_hot_queries h
-   where v @@ h.tsq and d.body like all (h.like_patterns) and d.body ilike all (h.ilike_patterns)
+   where d.tsv @@ h.tsq and d.body like all (h.like_patterns) and d.body ilike all (h.ilike_patterns)
   on conflict (qkey, doc_type, category_id, department_id, status, channel) do update set n = c.n + excluded.n;
 end $$;
 

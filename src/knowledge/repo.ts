@@ -75,7 +75,7 @@ export function createKnowledgeRepo(db: Db) {
         const q = f.query;
         const text = `(a.title || E'\\n' || array_to_string(a.tags, ' ') || E'\\n' || a.body)`;
         if (q.lexemes.length) {
-          where.push(`a.id in (select src_id from search_docs where src = 'knowledge' and h114_search_vector(body) @@ ${p(toTsquery(q.lexemes))}::tsquery)`);
+          where.push(`a.id in (select src_id from search_docs where src = 'knowledge' and tsv @@ ${p(toTsquery(q.lexemes))}::tsquery)`);
         }
         if (q.likePatterns.length) where.push(`${text} like all (${p(q.likePatterns)}::text[])`);
         if (q.ilikePatterns.length) where.push(`${text} ilike all (${p(q.ilikePatterns)}::text[])`);

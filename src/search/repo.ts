@@ -75,7 +75,7 @@ function addDims(sql: Sql, f: DimFilter): void {
 }
 
 function addText(sql: Sql, q: ParsedQuery, alias = ''): void {
-  if (q.lexemes.length) sql.where.push(`h114_search_vector(${alias}body) @@ ${sql.p(toTsquery(q.lexemes))}::tsquery`);
+  if (q.lexemes.length) sql.where.push(`${alias}tsv @@ ${sql.p(toTsquery(q.lexemes))}::tsquery`);
   if (q.likePatterns.length) sql.where.push(`${alias}body like all (${sql.p(q.likePatterns)}::text[])`);
   if (q.ilikePatterns.length) sql.where.push(`${alias}body ilike all (${sql.p(q.ilikePatterns)}::text[])`);
 }

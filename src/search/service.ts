@@ -301,13 +301,13 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
       `with win as (
          select $2::timestamptz - make_interval(days => $3) as lo, $2::timestamptz + make_interval(days => $3) as hi
        ), cand as (
-         select d.src_id as id, d.body from search_docs d, win
-          where $6::tsquery is not null and h114_search_vector(d.body) @@ $6::tsquery
+         select d.src_id as id, d.tsv from search_docs d, win
+          where $6::tsquery is not null and d.tsv @@ $6::tsquery
             and d.doc_type in ('case', 'request') and d.src_id <> $1 and d.status <> all($7::text[])
             and d.created_at >= win.lo and d.created_at <= win.hi
           order by d.created_at desc limit 500
        ), scored as (
-         select id, (select count(*) from unnest(tsvector_to_array(h114_search_vector(body))) x where x = any($8::text[]))::int as shared
+         select id, (select count(*) from unnest(tsvector_to_array(tsv)) x where x = any($8::text[]))::int as shared
            from cand
        ), same as (
          select c.id from cases c, win
