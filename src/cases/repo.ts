@@ -97,6 +97,13 @@ const UPDATABLE = new Set([
   'closed_at', 'satisfaction', 'reopen_count',
 ]);
 
+/** What quickTransition found: the status before, and the updated case (null when the guard did not match). */
+export interface QuickResult {
+  oldStatus: string;
+  oldDepartmentId: number | null;
+  row: CaseRow | null;
+}
+
 export interface CaseFilter {
   statuses?: string[];
   departmentId?: number;
@@ -176,6 +183,53 @@ export function createCasesRepo(db: Db) {
         [caseId, ...cols.map((c) => fields[c])],
         tx,
       );
+    },
+
+    /**
+     * A transition in one statement (one round trip, autocommit): lock the row, update it when its status is one of
+     * `from` (and the department / dispatch number match when given), append the history row, return the case.
+     * Used on the hot paths (claim, progress, resolve); null when the case does not exist.
+     */
+    async quickTransition(p: {
+      caseId: number;
+      from: readonly string[];
+      to: string;
+      set: Record<string, unknown>;
+      departmentId: number | null;
+      dispatchNo: number | null;
+      actorId: number | null;
+      action: string;
+      note: string | null;
+      detail: unknown;
+    }): Promise<QuickResult | null> {
+      const cols = Object.keys(p.set);
+      for (const c of cols) if (!UPDATABLE.has(c)) throw new Error(`cases.${c} is not updatable`);
+      const sets = cols.map((c, i) => `${c} = $${i + 10}`);
+      const { rows } = await db.query<CaseRow & { old_status: string; old_department_id: number | null }>(
+        `with c as (
+           select id, status, department_id, dispatch_no from cases where id = $1 for update
+         ), u as (
+           update cases s set ${['status = $2', ...sets, 'updated_at = now()'].join(', ')}
+             from c
+            where s.id = c.id and c.status = any($3::text[])
+              and ($4::int is null or c.department_id = $4)
+              and ($5::int is null or c.dispatch_no = $5)
+           returning s.*
+         ), e as (
+           insert into case_events (case_id, actor_id, action, from_status, to_status, note, detail)
+           select c.id, $6, $7, c.status, $2, $8, $9::jsonb from c where exists (select 1 from u)
+         )
+         select c.status as old_status, c.department_id as old_department_id, x.*
+           from c left join (${CASE_SELECT.replace('from cases s', 'from u s')}) x on true`,
+        [
+          p.caseId, p.to, p.from, p.departmentId, p.dispatchNo, p.actorId, p.action, p.note,
+          p.detail === undefined ? null : JSON.stringify(p.detail), ...cols.map((c) => p.set[c]),
+        ],
+      );
+      const r = rows[0];
+      if (!r) return null;
+      const { old_status: oldStatus, old_department_id: oldDepartmentId, ...row } = r;
+      return { oldStatus, oldDepartmentId, row: row.id === null ? null : (row as CaseRow) };
     },
 
     async insertEvent(

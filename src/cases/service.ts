@@ -9,7 +9,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '.
 import { requirePhone } from '../http/schemas';
 import { enqueue, type OutboxMessage } from './outbox';
 import { createCasesRepo, type CaseEventRow, type CaseRow, type LockedCase } from './repo';
-import { assertRole, isStatus, nextStatus, QUEUED_STATUSES, STATUS_LABELS, STATUSES, type CaseAction, type CaseStatus } from './state';
+import { assertRole, isStatus, nextStatus, QUEUED_STATUSES, STATUS_LABELS, STATUSES, TRANSITIONS, type CaseAction, type CaseStatus } from './state';
 import { TRANSFER_JOB, transferJobId, transferQueueName, urgencyPriority, type TransferJobData } from '../departments/queue';
 import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
@@ -399,30 +399,52 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
    */
   async function signFromQueue(user: AuthUser, departmentId: number, job: TransferJobData): Promise<CaseDto | null> {
     assertRole('sign', user.role);
-    const signed = await db.withTransaction(async (tx) => {
-      const c = await repo.lock(job.caseId, tx);
-      if (!c || c.department_id !== departmentId || c.dispatch_no !== job.dispatchNo) return false;
-      if (!(QUEUED_STATUSES as readonly string[]).includes(c.status)) return false;
-      await transitionIn(tx, user, job.caseId, 'sign', () => ({
-        fields: { signed_at: new Date(), signed_by: user.id },
-        detail: { dispatchNo: c.dispatch_no, via: 'queue' },
-      }));
-      return true;
+    const r = await repo.quickTransition({
+      caseId: job.caseId,
+      from: QUEUED_STATUSES,
+      to: 'signed',
+      set: { signed_at: new Date(), signed_by: user.id },
+      departmentId,
+      dispatchNo: job.dispatchNo,
+      actorId: user.id,
+      action: 'sign',
+      note: null,
+      detail: { dispatchNo: job.dispatchNo, via: 'queue' },
     });
-    return signed ? (load(user, job.caseId)) : null;
+    return r?.row ? toCaseDto(r.row) : null;
+  }
+
+  /** A transition that only sets values (no computed work): one statement. */
+  async function quick(user: AuthUser, caseId: number, action: CaseAction, set: Record<string, unknown>, note: string | null): Promise<CaseDto> {
+    assertRole(action, user.role);
+    const t = TRANSITIONS[action] as { from: readonly string[]; to: string };
+    const r = await repo.quickTransition({
+      caseId,
+      from: t.from,
+      to: t.to,
+      set,
+      departmentId: user.role === 'department_staff' ? (user.departmentId ?? -1) : null,
+      dispatchNo: null,
+      actorId: user.id,
+      action,
+      note,
+      detail: undefined,
+    });
+    if (!r) throw new NotFoundError('工单不存在', 'case_not_found');
+    if (r.row) return toCaseDto(r.row);
+    assertScope(user, r.oldDepartmentId);
+    nextStatus(action, r.oldStatus); // throws the 409
+    throw new ConflictError('工单状态已变化，请刷新后重试', 'illegal_transition');
   }
 
   async function progress(user: AuthUser, caseId: number, input: { note: string }): Promise<CaseDto> {
     const note = clean(input.note, 'note', true);
-    return transition(user, caseId, 'progress', () => ({ note }));
+    return quick(user, caseId, 'progress', {}, note);
   }
 
   async function resolve(user: AuthUser, caseId: number, input: { reply: string }): Promise<CaseDto> {
     const reply = clean(input.reply, 'reply', true);
-    return transition(user, caseId, 'resolve', () => ({
-      fields: { resolved_at: new Date(), resolved_by: user.id, reply },
-      note: reply,
-    }));
+    return quick(user, caseId, 'resolve', { resolved_at: new Date(), resolved_by: user.id, reply }, reply);
   }
 
   async function returnCase(user: AuthUser, caseId: number, input: { reason: string }): Promise<CaseDto> {

@@ -60,8 +60,19 @@ export function createDepartmentsService(deps: {
 }) {
   const repo = createDepartmentsRepo(deps.db);
 
-  async function department(user: AuthUser, code: string, write: boolean) {
+  // Departments change rarely: a short cache saves a round trip on every claim.
+  const cache = new Map<string, { at: number; d: Awaited<ReturnType<typeof repo.department>> }>();
+  async function lookup(code: string) {
+    const hit = cache.get(code);
+    if (hit && Date.now() - hit.at < 10_000) return hit.d;
     const d = await repo.department(code);
+    if (cache.size > 1000) cache.clear();
+    cache.set(code, { at: Date.now(), d });
+    return d;
+  }
+
+  async function department(user: AuthUser, code: string, write: boolean) {
+    const d = await lookup(code);
     if (!d) throw new NotFoundError(`部门 ${code} 不存在`, 'department_not_found');
     if (user.role === 'department_staff') {
       if (user.departmentId !== d.id) throw new ForbiddenError('只能查看和处理本部门的工单');
