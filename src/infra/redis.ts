@@ -31,6 +31,10 @@ export function createBlockingRedis(url: string, logger?: Logger): Redis {
 }
 
 export async function redisUp(client: Redis): Promise<boolean> {
+  // Just started (or reconnecting): give the connection a moment rather than report a blip as an outage.
+  if (client.status === 'connecting' || client.status === 'connect' || client.status === 'wait') {
+    await redisReady(client, 1000).catch(() => undefined);
+  }
   if (client.status !== 'ready') return false;
   try {
     return (await client.ping()) === 'PONG';
