@@ -90,41 +90,74 @@ const whereOf = (sql: Sql) => (sql.where.length ? `where ${sql.where.join(' and 
 
 export function createSearchRepo(db: Db) {
   return {
-    async page(q: ParsedQuery, dims: DimFilter, rows: RowFilter, after: { ts: string; id: number } | null, limit: number): Promise<PageRow[]> {
+    /**
+     * One pass over the matches (bitmap scan of the GIN index): exact counts per combination of the facet dimensions
+     * and the ids of the page (newest first, after the keyset position).
+     */
+    async pageAndCombos(
+      q: ParsedQuery, dims: DimFilter, rows: RowFilter, after: { ts: string; id: number } | null, limit: number,
+    ): Promise<{ combos: ComboRow[]; ids: number[] }> {
       const sql = new Sql();
       addText(sql, q);
       addDims(sql, dims);
       addRows(sql, rows);
-      if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
+      const keyset = after ? `where (created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)` : '';
       const lim = sql.p(limit);
-      const { rows: out } = await db.query<PageRow>(
-        `select d.*, to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts,
-                c.tracking_no, c.contact_name, c.merged_into
-           from (select id, doc_type, src_id, call_id, title, body, category_id, department_id, status, channel,
-                        caller_number, created_at
-                   from search_docs ${whereOf(sql)}
-                  order by created_at desc, id desc
-                  limit ${lim}) d
-           left join cases c on d.doc_type in ('case', 'request') and c.id = d.src_id
-          order by d.created_at desc, d.id desc`,
+      const { rows: out } = await db.query<ComboRow & { id: number | null; page: boolean }>(
+        `with hits as materialized (
+           select id, created_at, doc_type, category_id, department_id, status, channel from search_docs ${whereOf(sql)}
+         )
+         select false as page, null::bigint as id, doc_type, category_id, department_id, status, channel, count(*)::int as n
+           from hits group by 3, 4, 5, 6, 7
+         union all
+         (select true, id, null, null, null, null, null, null from hits ${keyset} order by created_at desc, id desc limit ${lim})`,
         sql.params,
       );
-      return out;
+      return { combos: out.filter((r) => !r.page), ids: out.filter((r) => r.page).map((r) => Number(r.id)) };
     },
 
-    /** Exact hit counts per combination of the facet dimensions. */
-    async combos(q: ParsedQuery, dims: DimFilter, rows: RowFilter): Promise<ComboRow[]> {
+    /**
+     * Page ids by walking the newest-first index and checking each row's vector: for queries with many matches
+     * (known from the hot aggregate), where a bitmap scan would visit every match to return 20.
+     */
+    async pageNewestFirst(q: ParsedQuery, dims: DimFilter, after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
       const sql = new Sql();
-      addText(sql, q);
+      if (q.lexemes.length) sql.where.push(`(tsv @@ ${sql.p(toTsquery(q.lexemes))}::tsquery) is true`);
+      if (q.likePatterns.length) sql.where.push(`body like all (${sql.p(q.likePatterns)}::text[])`);
+      if (q.ilikePatterns.length) sql.where.push(`body ilike all (${sql.p(q.ilikePatterns)}::text[])`);
       addDims(sql, dims);
-      addRows(sql, rows);
-      const { rows: out } = await db.query<ComboRow>(
-        `select doc_type, category_id, department_id, status, channel, count(*)::int as n
-           from search_docs ${whereOf(sql)}
-          group by 1, 2, 3, 4, 5`,
-        sql.params,
+      if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
+      const text = `select id from search_docs ${whereOf(sql)} order by created_at desc, id desc limit ${sql.p(limit)}`;
+      // The planner under-estimates such queries (LIKE and multi-bigram selectivity) and would scan everything.
+      return db.withTransaction(async (tx) => {
+        await db.query(`set local enable_seqscan = off`, [], tx);
+        await db.query(`set local enable_bitmapscan = off`, [], tx);
+        const { rows } = await db.query<{ id: number }>(text, sql.params, tx);
+        return rows.map((r) => Number(r.id));
+      });
+    },
+
+    /** The page's rows in newest-first order. */
+    async details(ids: number[]): Promise<PageRow[]> {
+      if (!ids.length) return [];
+      const { rows } = await db.query<PageRow>(
+        `select d.id, d.doc_type, d.src_id, d.call_id, d.title, d.body, d.category_id, d.department_id, d.status, d.channel,
+                d.caller_number, d.created_at,
+                to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts,
+                c.tracking_no, c.contact_name, c.merged_into
+           from search_docs d
+           left join cases c on d.doc_type in ('case', 'request') and c.id = d.src_id
+          where d.id = any($1::bigint[])
+          order by d.created_at desc, d.id desc`,
+        [ids],
       );
-      return out;
+      return rows;
+    },
+
+    /** Documents in the index (planner statistics; an estimate). */
+    async docCount(): Promise<number> {
+      const { rows } = await db.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'search_docs'::regclass`);
+      return Number(rows[0]?.n ?? 0);
     },
 
     /** The same counts from the hot-query table, or null when the query is not there. */

@@ -135,9 +135,14 @@ export function validateQuery(q: string): ParsedQuery {
 
 export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?: number; maxHotQueries?: number }) {
   const repo = createSearchRepo(deps.db);
-  const hotMinHits = deps.hotMinHits ?? 20_000;
+  const hotMinHits = deps.hotMinHits ?? 2_000;
   const maxHotQueries = deps.maxHotQueries ?? 5_000;
   const building = new Map<string, Promise<boolean>>();
+  let docCache = { n: 0, at: 0 };
+  async function docCount(): Promise<number> {
+    if (Date.now() - docCache.at > 60_000) docCache = { n: await repo.docCount(), at: Date.now() };
+    return docCache.n;
+  }
 
   /** Builds the hot aggregate of a query once (concurrent callers share the build). */
   function promote(q: ParsedQuery): Promise<boolean> {
@@ -253,14 +258,22 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
     const rows = rowsOf(input);
     const after = decodeCursor(input.cursor);
     const rowFiltered = Object.keys(rows).length > 0;
-    const [pageRows, hot] = await Promise.all([
-      repo.page(q, dims, rows, after, input.limit + 1),
-      rowFiltered || !q.lexemes.length ? Promise.resolve(null) : repo.hotCombos(q, dims),
-    ]);
-    let combos = hot;
-    if (!combos) {
-      combos = await repo.combos(q, dims, rows);
+    const hot = rowFiltered || !q.lexemes.length ? null : await repo.hotCombos(q, dims);
+    let combos: ComboRow[];
+    let ids: number[];
+    if (hot) {
+      combos = hot;
+      const total = hot.reduce((s, c) => s + c.n, 0);
+      // Walk the newest-first index when that is expected to check fewer rows than a bitmap scan would visit.
+      const docs = await docCount();
+      const walk = total > 0 && ((input.limit + 1) * docs) / total <= Math.max(total, 20_000);
+      ids = walk
+        ? await repo.pageNewestFirst(q, dims, after, input.limit + 1)
+        : (await repo.pageAndCombos(q, dims, rows, after, input.limit + 1)).ids;
+    } else {
+      ({ combos, ids } = await repo.pageAndCombos(q, dims, rows, after, input.limit + 1));
     }
+    const pageRows = await repo.details(ids);
     const { total, facets } = await facetsOf(combos);
     if (!hot && total >= hotMinHits && q.lexemes.length) {
       promote(q).catch((err: unknown) => deps.logger?.warn({ err }, 'building hot search aggregate failed'));
