@@ -37,6 +37,11 @@ export interface Config {
     readonly nodeId: string;
     /** Record every connected call (bridge recording). */
     readonly recordCalls: boolean;
+    /** When the agent hangs up first, the caller is asked to rate the service (1 满意, 2 基本满意, 3 不满意). */
+    readonly survey: boolean;
+    readonly surveyPrompt: string;
+    readonly surveyThanks: string;
+    readonly surveyTimeoutSec: number;
   };
   readonly migrateOnStart: boolean;
 }
@@ -147,6 +152,10 @@ export function loadConfig(env: Env = process.env): Config {
       // per node, so the default is stable across restarts and distinct per Asterisk.
       nodeId: r.str('NODE_ID', defaultNodeId(env.ARI_URL)),
       recordCalls: r.bool('CALL_RECORD', true),
+      survey: r.bool('CALL_SURVEY', true),
+      surveyPrompt: r.str('CALL_SURVEY_PROMPT', 'hotline114/survey'),
+      surveyThanks: r.str('CALL_SURVEY_THANKS', 'hotline114/thanks'),
+      surveyTimeoutSec: r.int('CALL_SURVEY_TIMEOUT_SEC', 8, 1, 60),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
   };

@@ -37,6 +37,9 @@ export class Call {
   announceTimer: NodeJS.Timeout | null = null;
   /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
   readonly receivedAt = performance.now();
+  surveyTimer: NodeJS.Timeout | null = null;
+  /** Hang the caller up once the playing prompt ends (after the survey's thank-you). */
+  hangupAfterPlayback = false;
   /** Set while caller and agent are being bridged; hangups handled meanwhile wait for it. */
   connecting: Promise<void> | null = null;
   skill: string | null = null;
@@ -74,5 +77,7 @@ export class Call {
     if (this.offer?.timer) clearTimeout(this.offer.timer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
     this.announceTimer = null;
+    if (this.surveyTimer) clearTimeout(this.surveyTimer);
+    this.surveyTimer = null;
   }
 }

@@ -28,6 +28,7 @@ export interface CallRow {
   hangup_by: string | null;
   hangup_cause: string | null;
   recording_name: string | null;
+  survey_score: number | null;
 }
 
 export type CallPatch = Partial<Omit<CallRow, 'id' | 'node_id' | 'channel_id' | 'started_at'>>;
@@ -35,7 +36,7 @@ export type CallPatch = Partial<Omit<CallRow, 'id' | 'node_id' | 'channel_id' | 
 const PATCHABLE = new Set([
   'caller_id', 'state', 'outcome', 'agent_id', 'agent_channel_id', 'bridge_id', 'offer_count', 'answered_at',
   'queued_at', 'offered_at', 'connected_at', 'ended_at', 'wait_ms', 'talk_ms', 'hangup_by', 'hangup_cause',
-  'recording_name', 'caller_name',
+  'recording_name', 'caller_name', 'survey_score',
 ]);
 
 // Connection-level failures worth retrying; anything else is a bug and retrying would not help.

@@ -9,6 +9,7 @@ import { SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../te
 import type { Acd, Reservation } from '../agents/acd';
 import type { ScreenPopHub } from '../agents/hub';
 import { Call, type ScreenPopContext } from './call';
+import type { CallState } from './state';
 import { CallRegistry } from './registry';
 import { WaitingQueue } from './queue';
 import type { CallRepo, CallRow } from './repo';
@@ -60,6 +61,7 @@ export class CallService {
     sw.on('stasisEnd', (e) => this.guard('stasisEnd', () => this.onChannelGone(e.channel.id, 'stasis_end')));
     sw.on('channelDestroyed', (e) => this.guard('channelDestroyed', () => this.onChannelGone(e.channel.id, `cause_${e.cause}`, e.cause)));
     sw.on('dial', (e) => this.guard('dial', () => this.onDial(e.peer.id, e.dialstatus)));
+    sw.on('dtmf', (e) => this.guard('dtmf', () => this.onDtmf(e.channel.id, e.digit)));
     sw.on('playbackFinished', (e) => this.guard('playbackFinished', () => this.onPlaybackFinished(e.playbackId, e.targetUri)));
     sw.on('up', () => this.guard('reconcile', async () => void (await this.reconcile())));
     sub.on('message', this.onMessage);
@@ -237,6 +239,10 @@ export class CallService {
     const call = this.registry.forChannel(targetUri.replace(/^channel:/, ''));
     if (!call || call.playbackId !== playbackId) return;
     call.playbackId = null;
+    if (call.hangupAfterPlayback) {
+      this.registry.remove(call);
+      return this.hangupQuietly(call.channelId);
+    }
     if (call.isOver) return;
     if (call.state === 'answered') return this.enqueueAfterGreeting(call);
     if (call.state === 'queued') {
@@ -457,6 +463,7 @@ export class CallService {
   /** Caller hung up: abandoned if no agent had answered yet, else the conversation ends. */
   private async callerGone(call: Call, why: string): Promise<void> {
     if (call.isOver) return;
+    if (call.state === 'survey') return this.endSurvey(call, null, 'caller_hangup');
     const { acd, repo, settings } = this.deps;
     const now = Date.now();
     call.clearTimers();
@@ -484,12 +491,53 @@ export class CallService {
   }
 
   private async agentGone(call: Call, why: string): Promise<void> {
-    if (call.isOver || call.agentId === null) return;
+    if (call.state !== 'connected' || call.agentId === null) return;
+    const { settings, acd } = this.deps;
     const now = Date.now();
-    await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent', hangup_cause: why });
+    const talk = { talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent' as const, hangup_cause: why };
+    if (!settings.survey || why === 'lost_while_disconnected') {
+      await call.transition('ended', { ended_at: new Date(now), ...talk });
+      await this.hangupQuietly(call.channelId);
+      await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
+      await this.finish(call, 'agent');
+      return;
+    }
+    // The caller stays on for the survey; the agent is free (wrap-up) right away.
+    await call.transition('survey', talk);
+    await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
+    await this.announceEnd(call, 'agent');
+    await this.destroyBridge(call);
+    if ((call.state as CallState) !== 'survey') return; // the caller hung up meanwhile
+    call.surveyTimer = setTimeout(() => this.guard('surveyTimeout', () => this.endSurvey(call, null, 'timeout')), settings.surveyTimeoutSec * 1000);
+    call.surveyTimer.unref();
+    call.playbackId = await this.deps.sw.play(call.channelId, toMedia(settings.surveyPrompt));
+  }
+
+  private async onDtmf(channelId: string, digit: string): Promise<void> {
+    const call = this.registry.forChannel(channelId);
+    if (!call || call.channelId !== channelId || call.state !== 'survey') return;
+    if (digit === '1' || digit === '2' || digit === '3') await this.endSurvey(call, Number(digit), 'rated');
+  }
+
+  /** Ends the survey: with a rating (thank-you, then hang up), on timeout, or because the caller hung up. */
+  private async endSurvey(call: Call, score: number | null, why: 'rated' | 'timeout' | 'caller_hangup'): Promise<void> {
+    if (call.state !== 'survey') return;
+    const { sw, settings } = this.deps;
+    call.clearTimers();
+    await call.transition('ended', { ended_at: new Date(), survey_score: score }, { survey: why });
+    this.registry.remove(call);
+    if (why === 'caller_hangup') return;
+    const pb = call.playbackId;
+    call.playbackId = null;
+    if (pb) await sw.stopPlayback(pb).catch((err) => this.ignoreNotFound(err));
+    if (score !== null) {
+      // Keep the channel mapped until the thank-you has played, then hang up.
+      this.registry.mapChannel(call.channelId, call);
+      call.hangupAfterPlayback = true;
+      call.playbackId = await sw.play(call.channelId, toMedia(settings.surveyThanks));
+      return;
+    }
     await this.hangupQuietly(call.channelId);
-    await this.deps.acd.end(call.agentId, call.id, this.deps.settings.wrapUpSec * 1000, now);
-    await this.finish(call, 'agent');
   }
 
   private async finish(call: Call, hangupBy: 'caller' | 'agent' | null): Promise<void> {
@@ -497,17 +545,21 @@ export class CallService {
     await this.destroyBridge(call);
     this.registry.remove(call);
     await call.written;
-    if (call.agentId !== null && call.state === 'ended') {
-      await this.deps.hub.publish(call.agentId, {
-        type: 'call.ended',
-        callId: call.id,
-        endedAt: new Date().toISOString(),
-        outcome: 'answered',
-        hangupBy,
-      });
-      // The agent's wrap-up ends by time; make sure some process re-runs dispatch then.
-      await this.scheduleWake();
-    }
+    if (call.agentId !== null && call.state === 'ended') await this.announceEnd(call, hangupBy);
+  }
+
+  /** Tells the agent's console the conversation is over, and wakes dispatch for when their wrap-up ends. */
+  private async announceEnd(call: Call, hangupBy: 'caller' | 'agent' | null): Promise<void> {
+    if (call.agentId === null) return;
+    await call.written;
+    await this.deps.hub.publish(call.agentId, {
+      type: 'call.ended',
+      callId: call.id,
+      endedAt: new Date().toISOString(),
+      outcome: 'answered',
+      hangupBy,
+    });
+    await this.scheduleWake();
   }
 
   /** Agent or supervisor ends a call from the console. */
@@ -618,6 +670,13 @@ export class CallService {
       call.agentChannelId = row.agent_channel_id;
       call.connectedAt = row.connected_at?.getTime() ?? Date.now();
       this.registry.mapChannel(row.agent_channel_id, call);
+      return;
+    }
+    if (row.state === 'survey') {
+      // The conversation is over; the survey cannot resume: close the record without a rating.
+      this.registry.remove(call);
+      await this.deps.repo.transition(row.id, 'survey', 'ended', { ended_at: new Date(), outcome: 'answered' }, { survey: 'interrupted' });
+      await this.hangupQuietly(row.channel_id);
       return;
     }
     // Not connected any more (or never was): any agent leg is stale; the caller waits again at the front.

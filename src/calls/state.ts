@@ -7,6 +7,7 @@ export type CallState =
   | 'queued' // waiting for an agent (music on hold once answered)
   | 'offering' // an agent's phone is ringing for this call
   | 'connected' // caller and agent bridged
+  | 'survey' // the agent hung up first; the caller rates the service by DTMF (1–3)
   | 'ended' // terminal: talked to an agent
   | 'abandoned' // terminal: caller hung up before an agent answered
   | 'failed'; // terminal: we could not handle it (e.g. Asterisk lost the channel)
@@ -18,7 +19,8 @@ const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   answered: ['queued', 'abandoned', 'failed'],
   queued: ['offering', 'abandoned', 'failed'],
   offering: ['queued', 'connected', 'abandoned', 'failed'],
-  connected: ['ended', 'failed'],
+  connected: ['ended', 'survey', 'failed'],
+  survey: ['ended', 'failed'],
   ended: [],
   abandoned: [],
   failed: [],

@@ -228,3 +228,58 @@ describe('114 call flow with a greeting and queue announcements', () => {
     await second.waitFor('destroyed');
   });
 });
+
+describe('post-call survey', () => {
+  let lab: CallLab;
+  afterEach(async () => {
+    await lab?.close();
+  });
+
+  async function talkThenAgentHangsUp(l: CallLab, number: string) {
+    const agent = await l.addAgent({ answerAfterMs: 10 });
+    const caller = l.sim.dial({ from: 'caller1', callerNumber: number, app: 'hotline114', appArgs: ['inbound'] });
+    const pop = await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+    const leg = await l.waitFor(() => l.sim.channels().find((c) => c.isOriginated && c.state === 'Up'), 'agent leg up');
+    leg.hangup();
+    expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop.callId, hangupBy: 'agent' });
+    return { agent, caller, callId: pop.callId as string };
+  }
+
+  it('asks the caller to rate the call when the agent hangs up first and stores the digit', async () => {
+    lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '10' } });
+    const { sim, waitFor } = lab;
+    const { agent, caller, callId } = await talkThenAgentHangsUp(lab, '13900000701');
+    // The agent is free at once; the caller is out of the bridge and hears the survey prompt.
+    expect((await lab.t.app.acd.get(agent.agentId)).state).toBe('ready');
+    await waitFor(() => sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${caller.id}/play`) && r.path.includes('survey')), 'survey prompt');
+    expect(sim.channel(caller.id)?.bridgeId).toBeNull();
+    expect((await lab.callRow(callId)).state).toBe('survey');
+    caller.sendDtmf('2');
+    await caller.waitFor('destroyed'); // thank-you played, then hung up by the service
+    const row = await lab.callRow(callId);
+    expect(row).toMatchObject({ state: 'ended', outcome: 'answered', survey_score: 2, hangup_by: 'agent' });
+    expect(sim.restLog.some((r) => r.path.startsWith(`/ari/channels/${caller.id}/play`) && r.path.includes('thanks'))).toBe(true);
+  });
+
+  it('stores no rating when no key is pressed in time, and ignores other keys', async () => {
+    lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '1' } });
+    const { caller, callId } = await talkThenAgentHangsUp(lab, '13900000702');
+    await lab.waitFor(async () => (await lab.callRow(callId)).state === 'survey', 'survey state');
+    caller.sendDtmf('9');
+    await caller.waitFor('destroyed');
+    expect(await lab.callRow(callId)).toMatchObject({ state: 'ended', survey_score: null });
+  });
+
+  it('closes the record when the caller hangs up during the survey', async () => {
+    lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '10' } });
+    const { caller, callId } = await talkThenAgentHangsUp(lab, '13900000703');
+    await lab.waitFor(async () => (await lab.callRow(callId)).state === 'survey', 'survey state');
+    caller.hangup();
+    const row = await lab.waitFor(async () => {
+      const r = await lab.callRow(callId);
+      return r.ended_at ? r : null;
+    }, 'record closed');
+    expect(row).toMatchObject({ state: 'ended', survey_score: null });
+  });
+});

@@ -48,6 +48,7 @@ export async function startLab(
       AGENT_ENDPOINT_TEMPLATE: 'PJSIP/agent{extension}',
       CALL_WRAPUP_SEC: '0',
       CALL_ANNOUNCE_EVERY_SEC: '0',
+      CALL_SURVEY: 'false',
       ...opts.env,
     },
   });
