@@ -702,15 +702,19 @@ export class CallService {
   /** An open record whose caller is gone: close it with what we know. */
   private async finaliseStale(row: CallRow): Promise<void> {
     const now = new Date();
-    const connected = row.state === 'connected';
+    const connected = row.state === 'connected' || row.state === 'survey';
     await this.deps.repo.transition(row.id, row.state, connected ? 'ended' : 'abandoned', {
       ended_at: now,
       outcome: connected ? 'answered' : 'abandoned',
       hangup_by: 'system',
       hangup_cause: 'lost_while_disconnected',
-      ...(connected ? { talk_ms: now.getTime() - (row.connected_at?.getTime() ?? now.getTime()) } : { wait_ms: now.getTime() - row.started_at.getTime() }),
+      ...(row.state === 'survey'
+        ? {} // talk time was recorded when the agent hung up
+        : connected
+          ? { talk_ms: now.getTime() - (row.connected_at?.getTime() ?? now.getTime()) }
+          : { wait_ms: now.getTime() - row.started_at.getTime() }),
     });
-    if (row.agent_id !== null) {
+    if (row.agent_id !== null && row.state !== 'survey') {
       if (connected) await this.deps.acd.end(row.agent_id, row.id, this.deps.settings.wrapUpSec * 1000);
       else await this.deps.acd.cancel(row.agent_id, row.id);
     }

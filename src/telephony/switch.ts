@@ -1,6 +1,7 @@
 // The small interface the call logic drives. It knows channels, bridges and playbacks, nothing of calls or agents.
 // Implemented over ARI (telephony/ari/switch.ts); events are emitted already decoded from ARI's JSON.
 import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 
 export interface ChannelSnapshot {
   id: string;
@@ -28,6 +29,13 @@ export interface OriginateRequest {
   timeoutSec?: number;
   channelId?: string; // chosen by us so events can be matched before POST /channels returns
   variables?: Record<string, string>;
+}
+
+/** A stored recording's audio, streamed from Asterisk (GET /recordings/stored/{name}/file). */
+export interface RecordingFile {
+  contentType: string;
+  contentLength: number | null;
+  stream: Readable;
 }
 
 /** Events the call logic reacts to. Payloads carry the channel snapshot Asterisk sent. */
@@ -77,6 +85,8 @@ export interface CallSwitch extends EventEmitter<SwitchEvents> {
   listBridges(): Promise<BridgeSnapshot[]>;
   /** Record a bridge to the named file (Asterisk's recording dir); resolves once recording started. */
   recordBridge(bridgeId: string, name: string, format?: string): Promise<void>;
+  /** The file of a stored recording, streamed; null when Asterisk has no such recording. */
+  recordingFile(name: string): Promise<RecordingFile | null>;
 
   close(): Promise<void>;
 }

@@ -1,5 +1,7 @@
 // CallSwitch over ARI: events from AriConnection (raw frames, decoded here), commands over AriRest.
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from 'pino';
 import { TelephonyDownError } from '../../infra/errors';
 import {
@@ -8,6 +10,7 @@ import {
   type CallSwitch,
   type ChannelSnapshot,
   type OriginateRequest,
+  type RecordingFile,
   type SwitchEvents,
 } from '../switch';
 import type { BackoffOptions } from './backoff';
@@ -40,9 +43,11 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
   private readonly app: string;
   private readonly timeoutMs: number;
   private readonly bridgeTimeoutMs: number;
+  private readonly basicAuth: string;
 
   constructor(opts: AriSwitchOptions) {
     super();
+    this.basicAuth = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
     this.logger = opts.logger.child({ component: 'ari-switch' });
     this.app = opts.app;
     this.timeoutMs = opts.commandTimeoutMs ?? 5000;
@@ -173,6 +178,44 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
 
   async recordBridge(bridgeId: string, name: string, format = 'wav'): Promise<void> {
     await this.call('recordBridge', 'POST', `/bridges/${enc(bridgeId)}/record`, { name, format, ifExists: 'fail' });
+  }
+
+  /**
+   * GET /recordings/stored/{name}/file as a stream (binary: not through AriRest, which parses JSON). The name may
+   * contain slashes (sub-directories of the recording dir); it travels as one encoded path segment.
+   */
+  recordingFile(name: string): Promise<RecordingFile | null> {
+    if (!this.connection.isUp) return Promise.reject(new TelephonyDownError('ari'));
+    const url = new URL(`${this.connection.baseUrl}/ari/recordings/stored/${enc(name)}/file`);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.get(url, { headers: { authorization: this.basicAuth } }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 200) {
+          clearTimeout(timer);
+          const len = Number(res.headers['content-length']);
+          resolve({
+            contentType: res.headers['content-type'] || 'application/octet-stream',
+            contentLength: Number.isFinite(len) && len >= 0 ? len : null,
+            stream: res,
+          });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          if (status === 404) resolve(null);
+          else reject(new SwitchCommandError('recordingFile', status, Buffer.concat(chunks).toString('utf8').slice(0, 200)));
+        });
+        res.on('error', (err) => reject(new SwitchCommandError('recordingFile', status, err.message)));
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no reply from Asterisk within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new SwitchCommandError('recordingFile', null, err.message));
+      });
+    });
   }
 
   private call<T = unknown>(
