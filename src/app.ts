@@ -43,6 +43,7 @@ import { createIntakeService, type IntakeService } from './intake/service';
 import { intakeRoutes } from './intake/routes';
 import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
+import { webRoutes } from './web/routes';
 
 export interface App {
   fastify: FastifyTypeBox;
@@ -155,6 +156,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);
     intakeRoutes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
     open311Routes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
+
+    // --- browser pages (issue 6): /console/, /department/, /admin/, /portal/ (and / → /portal/) ---
+    await webRoutes(fastify);
 
     // --- call control: telephony, calls, agents (wired by src/calls + src/agents) ---
     // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),

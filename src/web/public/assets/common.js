@@ -1,0 +1,374 @@
+// @ts-check
+// Shared helpers for every page: DOM building (text only, never innerHTML with data), the token kept in
+// sessionStorage, the JSON API client, formatting, and the safe rendering of search snippets (<mark> only).
+
+/**
+ * @param {string} sel
+ * @param {ParentNode} [root]
+ * @returns {HTMLElement}
+ */
+export function $(sel, root = document) {
+  const n = root.querySelector(sel);
+  if (!n) throw new Error(`missing element ${sel}`);
+  return /** @type {HTMLElement} */ (n);
+}
+
+/** @typedef {Node | string | number | null | undefined | false} Leaf */
+/** @typedef {Leaf | Leaf[] | Leaf[][]} Child */
+
+/**
+ * Creates an element. Strings become text nodes; attributes are set with setAttribute (never HTML).
+ * attrs: { class, text, dataset: {...}, onclick: fn, ...other attributes }
+ * @param {string} tag
+ * @param {Record<string, unknown>} [attrs]
+ * @param {...Child} children
+ * @returns {HTMLElement}
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = String(v);
+    else if (k === 'text') node.textContent = String(v);
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
+    else if (v === true) node.setAttribute(k, '');
+    else node.setAttribute(k, String(v));
+  }
+  append(node, children);
+  return node;
+}
+
+/**
+ * @param {Node} node
+ * @param {Child[]} children
+ */
+function append(node, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else if (typeof c === 'string' || typeof c === 'number') node.appendChild(document.createTextNode(String(c)));
+    else node.appendChild(c);
+  }
+}
+
+/**
+ * Replaces the children of a node.
+ * @param {Node} node
+ * @param {...Child} children
+ */
+export function fill(node, ...children) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  append(node, children);
+}
+
+/**
+ * Search snippets come from the API as escaped text with <mark> around the hits. Parse them in an inert
+ * document and rebuild: text stays text, <mark> stays <mark>, any other element is reduced to its text.
+ * @param {string} html
+ * @returns {DocumentFragment}
+ */
+export function markedText(html) {
+  const doc = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
+  const out = document.createDocumentFragment();
+  /**
+   * @param {Node} from
+   * @param {Node} to
+   */
+  const walk = (from, to) => {
+    for (const n of Array.from(from.childNodes)) {
+      if (n.nodeType === Node.TEXT_NODE) to.appendChild(document.createTextNode(n.textContent ?? ''));
+      else if (n.nodeType === Node.ELEMENT_NODE) {
+        if (/** @type {Element} */ (n).tagName === 'MARK') {
+          const m = document.createElement('mark');
+          m.textContent = n.textContent ?? '';
+          to.appendChild(m);
+        } else walk(n, to);
+      }
+    }
+  };
+  walk(doc.body, out);
+  return out;
+}
+
+/**
+ * The page's token (pasted by the user), kept for this browser tab only.
+ * @param {string} page
+ */
+export function tokenStore(page) {
+  const key = `h114.token.${page}`;
+  return {
+    get: () => sessionStorage.getItem(key),
+    /** @param {string} t */
+    set: (t) => sessionStorage.setItem(key, t),
+    clear: () => sessionStorage.removeItem(key),
+  };
+}
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   */
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * A JSON client for the service's API. Errors carry the API's stable code and its Chinese message.
+ * @param {() => string | null} token
+ */
+export function apiClient(token) {
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @returns {Promise<any>}
+   */
+  async function request(method, path, body) {
+    /** @type {Record<string, string>} */
+    const headers = { accept: 'application/json' };
+    const t = token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
+    }
+    if (res.status === 204) return null;
+    const text = await res.text();
+    /** @type {any} */
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const msg = data && typeof data.message === 'string' ? data.message : `请求失败（${res.status}）`;
+      throw new ApiError(res.status, data && typeof data.error === 'string' ? data.error : 'http_error', msg);
+    }
+    return data;
+  }
+  return {
+    /** @param {string} path */
+    get: (path) => request('GET', path),
+    /** @param {string} path @param {unknown} [body] */
+    post: (path, body) => request('POST', path, body),
+    /** @param {string} path @param {unknown} [body] */
+    patch: (path, body) => request('PATCH', path, body),
+  };
+}
+
+/**
+ * Query string from an object (undefined, null and '' are left out; arrays repeat the key).
+ * @param {Record<string, unknown>} params
+ */
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) for (const x of v) u.append(k, String(x));
+    else u.append(k, String(v));
+  }
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+/** @param {number} n */
+const pad = (n) => String(n).padStart(2, '0');
+
+/**
+ * 2025-11-28 09:05
+ * @param {string | number | Date | null | undefined} v
+ */
+export function fmtDateTime(v) {
+  if (v === null || v === undefined || v === '') return '—';
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * 3分05秒 / 42秒 / 1小时02分
+ * @param {number | null | undefined} ms
+ */
+export function fmtDuration(ms) {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}秒`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}分${pad(s % 60)}秒`;
+  return `${Math.floor(m / 60)}小时${pad(m % 60)}分`;
+}
+
+/**
+ * 00:42 / 12:05 (a running call timer)
+ * @param {number} ms
+ */
+export function fmtClock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return h ? `${h}:${mm}` : mm;
+}
+
+export const STATUS_LABELS = /** @type {Record<string, string>} */ ({
+  draft: '待派单',
+  dispatched: '已派单（待签收）',
+  signed: '已签收',
+  in_progress: '办理中',
+  resolved: '已办结（待回访）',
+  callback: '回访中',
+  closed: '已结案',
+  returned: '已退单（待重新派单）',
+  extension_requested: '延期申请中',
+  reopened: '重办（待签收）',
+  merged: '已并单',
+});
+
+export const AGENT_STATES = /** @type {Record<string, string>} */ ({
+  offline: '未签入',
+  ready: '就绪',
+  paused: '暂停',
+  reserved: '振铃中',
+  busy: '通话中',
+  wrap_up: '话后整理',
+});
+
+export const ROLE_LABELS = /** @type {Record<string, string>} */ ({
+  agent: '话务员',
+  dispatcher: '派单员',
+  department_staff: '部门工作人员',
+  supervisor: '班长',
+  admin: '管理员',
+});
+
+/**
+ * A status line: shows a message (info / ok / error) in a role=status element.
+ * @param {HTMLElement} node
+ */
+export function notifier(node) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /**
+   * @param {string} text
+   * @param {'info' | 'ok' | 'error'} [kind]
+   */
+  return (text, kind = 'info') => {
+    node.textContent = text;
+    node.className = `notice notice-${kind}`;
+    node.hidden = !text;
+    clearTimeout(timer);
+    if (kind !== 'error' && text) timer = setTimeout(() => (node.hidden = true), 6000);
+  };
+}
+
+/**
+ * Sign-in by pasting a token: checks it with /api/me and the page's role test, then stores it.
+ * Resolves with the user once signed in (immediately if a stored token is still valid).
+ * @param {{ page: string, store: ReturnType<typeof tokenStore>, form: HTMLFormElement, message: HTMLElement,
+ *           allow: (me: any) => string | null }} o  allow returns an error text when this user may not use the page
+ * @returns {Promise<any>}
+ */
+export async function signIn(o) {
+  const api = apiClient(() => o.store.get());
+  const show = notifier(o.message);
+  if (o.store.get()) {
+    try {
+      const me = await api.get('/api/me');
+      const refused = o.allow(me);
+      if (!refused) return me;
+      show(refused, 'error');
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) show('登录已失效，请重新粘贴令牌', 'error');
+      else show(err instanceof Error ? err.message : String(err), 'error');
+    }
+    o.store.clear();
+  }
+  o.form.hidden = false;
+  return new Promise((resolve) => {
+    o.form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const input = /** @type {HTMLInputElement} */ (o.form.elements.namedItem('token'));
+      const token = input.value.trim().replace(/^Bearer\s+/i, '');
+      if (!token) return show('请粘贴令牌', 'error');
+      o.store.set(token);
+      try {
+        const me = await api.get('/api/me');
+        const refused = o.allow(me);
+        if (refused) {
+          o.store.clear();
+          return show(refused, 'error');
+        }
+        input.value = '';
+        o.form.hidden = true;
+        show('');
+        resolve(me);
+      } catch (err) {
+        o.store.clear();
+        show(err instanceof ApiError && err.status === 401 ? '令牌无效或已被吊销' : err instanceof Error ? err.message : String(err), 'error');
+      }
+    });
+  });
+}
+
+/**
+ * Options of a <select> from the category tree (/api/categories): "一级 / 二级".
+ * @param {HTMLSelectElement} select
+ * @param {any[]} tree
+ * @param {string} [emptyLabel]
+ */
+export function fillCategorySelect(select, tree, emptyLabel = '（请选择分类）') {
+  fill(select, el('option', { value: '' }, emptyLabel));
+  for (const top of tree) {
+    const group = el('optgroup', { label: top.name });
+    group.appendChild(el('option', { value: top.id }, `${top.name}（大类）`));
+    for (const child of top.children ?? []) {
+      group.appendChild(el('option', { value: child.id }, `${top.name} / ${child.name}`));
+      for (const leaf of child.children ?? []) group.appendChild(el('option', { value: leaf.id }, `${top.name} / ${child.name} / ${leaf.name}`));
+    }
+    select.appendChild(group);
+  }
+}
+
+/**
+ * Case history (case_events) as a list.
+ * @param {any[]} events
+ */
+export function historyList(events) {
+  if (!events.length) return el('p', { class: 'muted' }, '暂无处理记录');
+  return el(
+    'ol',
+    { class: 'history' },
+    events.map((e) =>
+      el(
+        'li',
+        {},
+        el('time', {}, fmtDateTime(e.at)),
+        ' ',
+        el('strong', {}, STATUS_LABELS[e.toStatus] ?? e.toStatus),
+        e.actorName ? el('span', { class: 'muted' }, ` · ${e.actorName}`) : null,
+        e.note ? el('div', { class: 'pre' }, e.note) : null,
+      ),
+    ),
+  );
+}
+
+/**
+ * Field list (<dl>) of label → value; values are text.
+ * @param {[string, unknown][]} rows
+ */
+export function fields(rows) {
+  return el(
+    'dl',
+    { class: 'fields' },
+    rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v === null || v === undefined || v === '' ? '—' : /** @type {any} */ (v))]),
+  );
+}

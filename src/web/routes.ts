@@ -1,0 +1,45 @@
+// The browser pages (agent console, department inbox, supervisor/admin, resident portal): static files under
+// src/web/public served by the service itself, with a strict Content-Security-Policy (scripts and styles from
+// this origin only, no inline code), so a string that slipped into the DOM could not run anyway.
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyTypeBox } from '../http/types';
+
+/** Where the pages are: next to this file (Docker copies them into dist/web), else the source tree (npm start). */
+export function webRoot(): string {
+  const candidates = [path.join(__dirname, 'public'), path.resolve(__dirname, '../../src/web/public')];
+  return candidates.find((p) => fs.existsSync(path.join(p, 'console', 'index.html'))) ?? candidates[0]!;
+}
+
+export const PAGES = ['console', 'department', 'admin', 'portal'] as const;
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string } = {}): Promise<void> {
+  const root = opts.root ?? webRoot();
+  await fastify.register(async (web) => {
+    web.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('content-security-policy', CSP);
+      // Pages change with deployments: revalidate every time (ETag / Last-Modified make that cheap).
+      reply.header('cache-control', 'no-cache');
+      return payload;
+    });
+    // wildcard: false registers one route per file found at start-up (no catch-all route in front of the API).
+    await web.register(fastifyStatic, { root, prefix: '/', wildcard: false, decorateReply: false, index: 'index.html', cacheControl: false });
+    for (const page of PAGES) {
+      web.get(`/${page}`, { schema: { hide: true } }, (_request, reply) => reply.redirect(`/${page}/`));
+    }
+    web.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/portal/'));
+  });
+}

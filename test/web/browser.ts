@@ -1,0 +1,53 @@
+// Headless Chromium (Debian package) driven by playwright-core, for the end-to-end tests of the pages.
+// Tests skip with a clear message when /usr/bin/chromium is missing (CI installs it: see .ci/run).
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const haveChromium = fs.existsSync(CHROMIUM);
+export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+
+/** describe, or describe.skip with a message saying why. */
+export function describeBrowser(name: string, fn: () => void): void {
+  if (haveChromium) {
+    describe(name, fn);
+    return;
+  }
+  describe.skip(`${name} (skipped: ${CHROMIUM} not found — apt-get install chromium)`, fn);
+  console.warn(`[web tests] ${CHROMIUM} not found: browser tests of "${name}" are skipped (apt-get install -y chromium)`);
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that fails the test on uncaught page errors and CSP violations (collected, asserted by the test). */
+export async function openPage(browser: Browser, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) errors.push(`csp: ${msg.text()}`);
+  });
+  return page;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Signs in on a page by pasting the token into its sign-in form. */
+export async function signInWithToken(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('#token').fill(token);
+  await page.locator('#signin button[type=submit]').click();
+  await page.locator('#signin').waitFor({ state: 'hidden' });
+}
