@@ -17,6 +17,7 @@ import { agentRoutes } from './agents/routes';
 import { Presence } from './agents/presence';
 import { CallRepo } from './calls/repo';
 import { CallService } from './calls/service';
+import { TransferRepo } from './calls/transfer';
 import { callControlRoutes } from './calls/routes';
 import { AriSwitch } from './telephony/ari';
 import { AmiClient } from './telephony/ami';
@@ -183,6 +184,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
         sw,
         acd,
         repo: callRepo,
+        transfers: new TransferRepo(db),
         hub,
         sub: subRedis,
         lookup: (number, callId) => callers.lookupForScreenPop(number, { excludeCallId: callId }),

@@ -42,6 +42,10 @@ export interface Config {
     readonly surveyPrompt: string;
     readonly surveyThanks: string;
     readonly surveyTimeoutSec: number;
+    /** Dial string for numbers outside (departments without a SIP endpoint, 110, callbacks): {number} is replaced. */
+    readonly outboundDialTemplate: string;
+    readonly policeNumber: string;
+    readonly transferRingSec: number;
   };
   readonly migrateOnStart: boolean;
 }
@@ -156,6 +160,9 @@ export function loadConfig(env: Env = process.env): Config {
       surveyPrompt: r.str('CALL_SURVEY_PROMPT', 'hotline114/survey'),
       surveyThanks: r.str('CALL_SURVEY_THANKS', 'hotline114/thanks'),
       surveyTimeoutSec: r.int('CALL_SURVEY_TIMEOUT_SEC', 8, 1, 60),
+      outboundDialTemplate: r.str('OUTBOUND_DIAL_TEMPLATE', 'PJSIP/{number}@trunk'),
+      policeNumber: r.str('POLICE_NUMBER', '110'),
+      transferRingSec: r.int('CALL_TRANSFER_RING_SEC', 30, 5, 300),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
   };

@@ -60,6 +60,21 @@ end
 return false
 `;
 
+// One given agent (a transfer recall back to the agent who handled the caller): eligible when ready or in
+// wrap-up (wrap-up is exactly when they would want their caller back), with a phone that can ring.
+const LUA_RESERVE_AGENT = `
+local prefix, id, now, callId, node = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local blocking = {}
+for s in string.gmatch(ARGV[6], '[^,]+') do blocking[s] = true end
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'device', 'ext', 'endpoint')
+if (f[1] ~= 'ready' and f[1] ~= 'wrap_up') or blocking[f[2] or ''] then return false end
+local score = redis.call('ZSCORE', prefix .. 'idle', id) or now
+redis.call('ZREM', prefix .. 'idle', id)
+redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node', node, 'idleScore', score, 'reason', '', 'wrapUntil', '')
+return {id, f[3], f[4]}
+`;
+
 // Offer not answered (no answer, busy, failed): the agent goes to the back of the idle order; after maxMissed in a
 // row they are paused with reason "missed" (as app_queue's autopause).
 const LUA_MISSED = `
@@ -231,6 +246,13 @@ export class Acd {
       | null;
     if (!r) return null;
     return { agentId: Number(r[0]), extension: r[1], endpoint: r[2] };
+  }
+
+  async reserveAgent(agentId: number, callId: string, now = Date.now()): Promise<Reservation | null> {
+    const r = (await this.run(LUA_RESERVE_AGENT, this.p, agentId, now, callId, this.nodeId, BLOCKING_DEVICE_STATES.join(','))) as
+      | [string, string, string]
+      | null;
+    return r ? { agentId: Number(r[0]), extension: r[1], endpoint: r[2] } : null;
   }
 
   async missed(agentId: number, callId: string, maxMissed: number, now = Date.now()): Promise<AgentState | null> {

@@ -23,7 +23,16 @@ export type ScreenMessage =
     }
   | { type: 'call.connected'; callId: string; connectedAt: string }
   | { type: 'call.ended'; callId: string; endedAt: string; outcome: string; hangupBy: string | null; reason?: string }
-  | { type: 'agent.state'; state: string; reason: string | null; since: number };
+  | { type: 'agent.state'; state: string; reason: string | null; since: number }
+  | {
+      type: 'transfer.progress';
+      callId: string;
+      transferId: number | null;
+      mode: 'blind' | 'three_way';
+      target: string;
+      status: 'ringing' | 'answered' | 'failed' | 'completed' | 'left';
+      reason?: string;
+    };
 
 export class ScreenPopHub {
   private readonly sockets = new Map<number, Set<AgentSocket>>();

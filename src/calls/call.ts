@@ -2,6 +2,7 @@
 // state.ts and written to PostgreSQL through CallRepo before anyone is told about them.
 import { canTransition, IllegalCallTransition, outcomeOf, TERMINAL, type CallState } from './state';
 import type { CallPatch, CallRepo } from './repo';
+import type { Transfer } from './transfer';
 
 export interface Offer {
   agentId: number;
@@ -38,6 +39,11 @@ export class Call {
   /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
   readonly receivedAt = performance.now();
   surveyTimer: NodeJS.Timeout | null = null;
+  /** A transfer in progress (target ringing, or answered in a three-way call). */
+  transfer: Transfer | null = null;
+  transferCount = 0;
+  /** The agent already left (blind or completed transfer) and was told; nothing more is sent to them. */
+  agentReleased = false;
   /** Hang the caller up once the playing prompt ends (after the survey's thank-you). */
   hangupAfterPlayback = false;
   /** Set while caller and agent are being bridged; hangups handled meanwhile wait for it. */
@@ -79,5 +85,6 @@ export class Call {
     this.announceTimer = null;
     if (this.surveyTimer) clearTimeout(this.surveyTimer);
     this.surveyTimer = null;
+    if (this.transfer?.timer) clearTimeout(this.transfer.timer);
   }
 }

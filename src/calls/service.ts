@@ -13,6 +13,8 @@ import type { CallState } from './state';
 import { CallRegistry } from './registry';
 import { WaitingQueue } from './queue';
 import type { CallRepo, CallRow } from './repo';
+import type { TransferMode, TransferRepo, TransferTarget, Transfer } from './transfer';
+import { ConflictError, NotFoundError } from '../infra/errors';
 import { normalizePhone } from '../http/schemas';
 
 export type CallSettings = Config['calls'] & { app: string; recordCalls?: boolean };
@@ -21,6 +23,7 @@ export interface CallServiceDeps {
   sw: CallSwitch;
   acd: Acd;
   repo: CallRepo;
+  transfers: TransferRepo;
   hub: ScreenPopHub;
   /** Redis connection in subscriber mode (shared with the hub) for "an agent became available" notices. */
   sub: Redis;
@@ -87,6 +90,7 @@ export class CallService {
 
   private async onStasisStart(channel: ChannelSnapshot, args: string[]): Promise<void> {
     if (args[0] === 'agent') return this.onAgentLegAnswered(channel, args[1] ?? '');
+    if (args[0] === 'transfer') return this.onTransferAnswered(channel, args[1] ?? '');
     if (this.registry.forChannel(channel.id)) return; // already adopted by reconcile
     await this.acceptInbound(channel);
   }
@@ -342,6 +346,7 @@ export class CallService {
     if (!result) return;
     const call = this.registry.forChannel(peerId);
     if (call && call.offer?.channelId === peerId) await this.offerEnded(call, peerId, result);
+    else if (call && call.transfer?.channelId === peerId && !call.transfer.answered) await this.transferFailed(call, result);
   }
 
   /** The agent did not take the call: release them (missed), the caller goes back to the front of the queue. */
@@ -454,6 +459,7 @@ export class CallService {
     if (!call) return;
     if (call.connecting) await call.connecting;
     if (channelId === call.channelId) return this.callerGone(call, why);
+    if (call.transfer?.channelId === channelId) return this.transferLegGone(call, cause);
     if (call.offer && call.offer.channelId === channelId && !call.offer.answered) {
       return this.offerEnded(call, channelId, cause === 17 ? 'busy' : 'no_answer');
     }
@@ -464,6 +470,14 @@ export class CallService {
   private async callerGone(call: Call, why: string): Promise<void> {
     if (call.isOver) return;
     if (call.state === 'survey') return this.endSurvey(call, null, 'caller_hangup');
+    if (call.transfer) await this.dropTransferLeg(call, call.transfer.answered ? 'answered' : 'cancelled');
+    if (call.state === 'transferring' || call.state === 'transferred') {
+      const now = Date.now();
+      call.clearTimers();
+      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'caller', hangup_cause: why });
+      await this.finish(call, 'caller');
+      return;
+    }
     const { acd, repo, settings } = this.deps;
     const now = Date.now();
     call.clearTimers();
@@ -492,6 +506,7 @@ export class CallService {
 
   private async agentGone(call: Call, why: string): Promise<void> {
     if (call.state !== 'connected' || call.agentId === null) return;
+    if (call.transfer?.answered) return this.leaveThreeWay(call, why);
     const { settings, acd } = this.deps;
     const now = Date.now();
     const talk = { talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent' as const, hangup_cause: why };
@@ -549,8 +564,9 @@ export class CallService {
   }
 
   /** Tells the agent's console the conversation is over, and wakes dispatch for when their wrap-up ends. */
-  private async announceEnd(call: Call, hangupBy: 'caller' | 'agent' | null): Promise<void> {
-    if (call.agentId === null) return;
+  private async announceEnd(call: Call, hangupBy: 'caller' | 'agent' | null, reason?: string): Promise<void> {
+    if (call.agentId === null || call.agentReleased) return;
+    call.agentReleased = true;
     await call.written;
     await this.deps.hub.publish(call.agentId, {
       type: 'call.ended',
@@ -558,8 +574,192 @@ export class CallService {
       endedAt: new Date().toISOString(),
       outcome: 'answered',
       hangupBy,
+      ...(reason ? { reason } : {}),
     });
     await this.scheduleWake();
+  }
+
+  // ---- transfers (一键转接, 三方通话, 110) -----------------------------------------------------------------
+
+  /**
+   * Blind: the agent is freed at once, the caller holds while the target rings and is bridged with it on
+   * answer. Three-way: the target joins the agent and the caller; the agent may then leave. A target that does
+   * not answer never leaves the caller in silence: a blind transfer comes back to the same agent if they can
+   * take it (else to the front of the queue); a three-way call simply goes on.
+   */
+  async transfer(callId: string, target: TransferTarget, mode: TransferMode, requestedBy: number | null): Promise<{ transferId: number; target: string }> {
+    const { sw, settings, transfers, acd, hub } = this.deps;
+    const call = this.registry.get(callId);
+    if (!call) throw new NotFoundError('该通话不在进行中', 'call_not_live');
+    if (call.state !== 'connected' || call.agentId === null) throw new ConflictError('只有通话中的来电可以转接', 'call_not_connected');
+    if (call.transfer) throw new ConflictError('该通话已有转接在进行', 'transfer_in_progress');
+    const resolved = await transfers.resolve(target, settings);
+    call.transferCount += 1;
+    const t: Transfer = {
+      id: null,
+      mode,
+      target: resolved,
+      channelId: `${call.id}-t${call.transferCount}`,
+      startedAt: Date.now(),
+      answered: false,
+      agentId: call.agentId,
+      timer: null,
+    };
+    call.transfer = t;
+    this.registry.mapChannel(t.channelId, call);
+    t.id = await transfers.start(call.id, t, requestedBy);
+    const emergency = resolved.type === 'police';
+    this.log.info({ callId, mode, target: resolved.label, emergency }, 'transfer requested');
+
+    if (mode === 'blind') {
+      const agentChannel = call.agentChannelId;
+      call.agentChannelId = null;
+      await call.transition('transferring', {}, { mode, target: resolved.label, emergency });
+      await this.announceEnd(call, 'agent', 'transferred');
+      await acd.end(t.agentId, call.id, settings.wrapUpSec * 1000);
+      if (agentChannel) await this.hangupQuietly(agentChannel);
+      call.mohOn = false;
+      await this.startMoh(call);
+    }
+    try {
+      await sw.originate({
+        endpoint: resolved.dialString,
+        appArgs: `transfer,${call.id}`,
+        callerId: `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>`,
+        timeoutSec: settings.transferRingSec,
+        channelId: t.channelId,
+        variables: { HOTLINE114_CALL_ID: call.id, HOTLINE114_EMERGENCY: emergency ? '1' : '0' },
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, callId }, 'transfer originate failed');
+      await this.transferFailed(call, 'failed');
+      return { transferId: t.id, target: resolved.label };
+    }
+    if (call.transfer === t && !t.answered) {
+      t.timer = setTimeout(() => this.guard('transferTimeout', () => this.transferTimedOut(call, t)), (settings.transferRingSec + 5) * 1000);
+      t.timer.unref();
+    }
+    void hub.publish(t.agentId, { type: 'transfer.progress', callId, transferId: t.id, mode, target: resolved.label, status: 'ringing' });
+    return { transferId: t.id, target: resolved.label };
+  }
+
+  private async transferTimedOut(call: Call, t: Transfer): Promise<void> {
+    if (call.transfer !== t || t.answered) return;
+    await this.hangupQuietly(t.channelId);
+    await this.transferFailed(call, 'no_answer');
+  }
+
+  private async onTransferAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
+    const { sw, transfers, hub } = this.deps;
+    const call = this.registry.get(callId);
+    const t = call?.transfer;
+    if (!call || !t || t.channelId !== channel.id || t.answered || call.isOver) {
+      await this.hangupQuietly(channel.id);
+      return;
+    }
+    t.answered = true;
+    if (t.timer) clearTimeout(t.timer);
+    if (t.id !== null) void transfers.answered(t.id).catch((err) => this.log.warn({ err }, 'transfer record update failed'));
+    const bridgeId = await (call.bridgeReady ?? (call.bridgeReady = this.createBridge(call)));
+    if (call.state === 'transferring') {
+      if (call.mohOn) {
+        call.mohOn = false;
+        await sw.stopMoh(call.channelId).catch((err) => this.ignoreNotFound(err));
+      }
+      await sw.addToBridge(bridgeId, [channel.id]);
+      if ((call.state as CallState) !== 'transferring') return;
+      await call.transition('transferred', {}, { target: t.target.label });
+    } else {
+      await sw.addToBridge(bridgeId, [channel.id]);
+      void hub.publish(t.agentId, { type: 'transfer.progress', callId, transferId: t.id, mode: t.mode, target: t.target.label, status: 'answered' });
+    }
+  }
+
+  /** The agent leaves a three-way call whose target answered: caller and department go on without them. */
+  async completeTransfer(callId: string): Promise<void> {
+    const call = this.registry.get(callId);
+    if (!call) throw new NotFoundError('该通话不在进行中', 'call_not_live');
+    if (call.state !== 'connected' || !call.transfer?.answered) throw new ConflictError('对方尚未接通，不能退出三方通话', 'transfer_not_answered');
+    await this.leaveThreeWay(call, 'three_way_completed');
+  }
+
+  private async leaveThreeWay(call: Call, why: string): Promise<void> {
+    const t = call.transfer;
+    if (!t || call.agentId === null) return;
+    const agentChannel = call.agentChannelId;
+    call.agentChannelId = null;
+    await call.transition('transferred', {}, { target: t.target.label, why });
+    await this.deps.acd.end(call.agentId, call.id, this.deps.settings.wrapUpSec * 1000);
+    void this.deps.hub.publish(t.agentId, { type: 'transfer.progress', callId: call.id, transferId: t.id, mode: t.mode, target: t.target.label, status: 'completed' });
+    await this.announceEnd(call, 'agent', 'transferred');
+    if (agentChannel) await this.hangupQuietly(agentChannel);
+  }
+
+  /** The agent drops a ringing or joined transfer target (three-way), or withdraws a ringing blind transfer. */
+  async cancelTransfer(callId: string): Promise<void> {
+    const call = this.registry.get(callId);
+    if (!call?.transfer) throw new NotFoundError('没有进行中的转接', 'no_transfer');
+    const t = call.transfer;
+    await this.hangupQuietly(t.channelId);
+    if (t.answered) await this.transferLegGone(call, undefined);
+    else await this.transferFailed(call, 'cancelled');
+  }
+
+  private async dropTransferLeg(call: Call, result: 'answered' | 'cancelled'): Promise<void> {
+    const t = call.transfer;
+    if (!t) return;
+    call.transfer = null;
+    if (t.timer) clearTimeout(t.timer);
+    this.registry.unmapChannel(t.channelId);
+    if (t.id !== null) await this.deps.transfers.ended(t.id, result);
+    await this.hangupQuietly(t.channelId);
+  }
+
+  private async transferLegGone(call: Call, cause?: number): Promise<void> {
+    const t = call.transfer;
+    if (!t) return;
+    if (!t.answered) return this.transferFailed(call, cause === 17 ? 'busy' : 'no_answer');
+    call.transfer = null;
+    this.registry.unmapChannel(t.channelId);
+    if (t.id !== null) await this.deps.transfers.ended(t.id, 'answered');
+    if (call.state === 'transferred') {
+      // The department hung up: the conversation is over for the caller too.
+      const now = Date.now();
+      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'system', hangup_cause: 'transfer_target_hangup' });
+      await this.hangupQuietly(call.channelId);
+      await this.finish(call, null);
+    } else if (call.state === 'connected') {
+      void this.deps.hub.publish(t.agentId, { type: 'transfer.progress', callId: call.id, transferId: t.id, mode: t.mode, target: t.target.label, status: 'left' });
+    }
+  }
+
+  /** The target did not answer (or could not be dialled). */
+  private async transferFailed(call: Call, result: 'no_answer' | 'busy' | 'failed' | 'cancelled'): Promise<void> {
+    const t = call.transfer;
+    if (!t || t.answered) return;
+    call.transfer = null;
+    if (t.timer) clearTimeout(t.timer);
+    this.registry.unmapChannel(t.channelId);
+    const { transfers, hub, acd } = this.deps;
+    if (t.id !== null) await transfers.ended(t.id, result);
+    this.log.info({ callId: call.id, result, target: t.target.label }, 'transfer not answered');
+    void hub.publish(t.agentId, { type: 'transfer.progress', callId: call.id, transferId: t.id, mode: t.mode, target: t.target.label, status: 'failed', reason: result });
+    if (call.state !== 'transferring') return; // three-way: agent and caller simply go on talking
+    // Blind: the caller comes back — to the same agent when they can take it, else first in the queue.
+    await this.destroyBridge(call);
+    call.bridgeReady = null;
+    call.agentId = null;
+    call.agentReleased = false;
+    call.offer = null;
+    await call.transition('queued', {}, { after: `transfer_${result}` });
+    if (!call.mohOn) await this.startMoh(call);
+    const back = await acd.reserveAgent(t.agentId, call.id);
+    if (back && !call.isOver) {
+      this.guard('offer', () => this.offer(call, back));
+      return;
+    }
+    this.queue.add(call);
+    this.kick();
   }
 
   /** Agent or supervisor ends a call from the console. */

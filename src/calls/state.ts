@@ -8,6 +8,8 @@ export type CallState =
   | 'offering' // an agent's phone is ringing for this call
   | 'connected' // caller and agent bridged
   | 'survey' // the agent hung up first; the caller rates the service by DTMF (1–3)
+  | 'transferring' // blind transfer: the caller holds while the department (or 110) rings; the agent is free
+  | 'transferred' // the caller talks with the department; the agent has left
   | 'ended' // terminal: talked to an agent
   | 'abandoned' // terminal: caller hung up before an agent answered
   | 'failed'; // terminal: we could not handle it (e.g. Asterisk lost the channel)
@@ -19,7 +21,9 @@ const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   answered: ['queued', 'abandoned', 'failed'],
   queued: ['offering', 'abandoned', 'failed'],
   offering: ['queued', 'connected', 'abandoned', 'failed'],
-  connected: ['ended', 'survey', 'failed'],
+  connected: ['ended', 'survey', 'transferring', 'transferred', 'failed'],
+  transferring: ['transferred', 'queued', 'ended', 'failed'],
+  transferred: ['ended', 'failed'],
   survey: ['ended', 'failed'],
   ended: [],
   abandoned: [],
