@@ -15,7 +15,7 @@ describeBrowser('web pages end to end', () => {
   const errors: string[] = [];
   let agent: TestUser;
   let supervisor: TestUser;
-  let _staff: TestUser;
+  let staff: TestUser;
   let dept: { id: number; code: string };
   let categoryId: number;
   let callId = '';
@@ -33,7 +33,7 @@ describeBrowser('web pages end to end', () => {
 
     const d = await t.app.db.query<{ id: number }>(`insert into departments (code, name) values ('zjj', '区住建局') returning id`);
     dept = { id: d.rows[0]!.id, code: 'zjj' };
-    _staff = await t.createUser('department_staff', { departmentCode: dept.code, displayName: '赵办理' });
+    staff = await t.createUser('department_staff', { departmentCode: dept.code, displayName: '赵办理' });
     const top = await t.app.db.query<{ id: number }>(`insert into categories (code, name) values ('city', '城市管理') returning id`);
     const leaf = await t.app.db.query<{ id: number }>(`insert into categories (code, name, parent_id) values ('heating', '供暖问题', $1) returning id`, [top.rows[0]!.id]);
     categoryId = leaf.rows[0]!.id;
@@ -172,6 +172,92 @@ describeBrowser('web pages end to end', () => {
     expect(await consolePage.locator('#ws-banner').textContent()).toContain('实时连接已断开');
     await consolePage.locator('#ws-banner').waitFor({ state: 'hidden', timeout: 5000 });
     await consolePage.waitForFunction(() => (window as unknown as { __h114: { wsOpen: boolean } }).__h114.wsOpen);
+  });
+
+  it('shows the dispatched case in the department inbox; staff sign it, see its history, resolve it with a reply', async () => {
+    const page = await openPage(browser, errors);
+    await signInWithToken(page, `${lab.baseUrl}/department/`, staff.token);
+    await page.locator('#workspace').waitFor();
+    expect(await page.locator('#dept-name').textContent()).toContain('区住建局');
+    // The relay moves the dispatch into the department's queue: wait for it to count as waiting.
+    await lab.waitFor(async () => {
+      await page.locator('#btn-refresh').click();
+      return (await page.locator('.count[data-key=waiting] .n').textContent()) === '1';
+    }, 'the dispatched case waiting in the inbox', 10000);
+    expect(await page.locator('#tickets').textContent()).toContain(trackingNo);
+    await screenshot(page, 'department-1-waiting');
+
+    await page.locator('#btn-claim').click();
+    await page.waitForFunction((no) => document.querySelector('#detail-tracking')?.textContent?.includes(no), trackingNo);
+    expect(await page.locator('#detail-status').textContent()).toBe('已签收');
+    expect(await page.locator('#detail .history').textContent()).toContain('已派单');
+    expect(await page.locator('#detail').textContent()).toContain('<b>不是标签</b>'); // the call note, as text
+
+    await page.locator('#f-resolve-reply').fill('已联系供热公司上门检修，室温恢复到20℃。');
+    await page.locator('#f-resolve button[type=submit]').click();
+    await page.waitForFunction(() => document.querySelector('#detail-status')?.textContent?.startsWith('已办结'));
+    expect(await page.locator('#detail .history').textContent()).toContain('已办结');
+    await screenshot(page, 'department-2-resolved');
+    const { rows } = await lab.t.app.db.query(`select status, reply, signed_by from cases where tracking_no = $1`, [trackingNo]);
+    expect(rows).toEqual([{ status: 'resolved', reply: '已联系供热公司上门检修，室温恢复到20℃。', signed_by: staff.id }]);
+    await page.close();
+  });
+
+  it('takes a help request on the portal; once dispatched and resolved in the inbox, the resident sees the reply', async () => {
+    const portal = await openPage(browser, errors);
+    await portal.goto(`${lab.baseUrl}/`);
+    expect(new URL(portal.url()).pathname).toBe('/portal/');
+    await portal.locator('#req-category option[value=heating]').waitFor({ state: 'attached' });
+    await portal.locator('#req-category').selectOption('heating');
+    await portal.locator('#req-description').fill('小区东门路灯连续三晚不亮，<script>alert(1)</script>');
+    await portal.locator('#req-location').fill('和平区幸福路东门');
+    await portal.locator('#req-phone').fill('139-0000-4321');
+    await portal.locator('#btn-submit').click();
+    await portal.locator('#request-accepted').waitFor();
+    const webNo = (await portal.locator('#new-tracking-no').textContent()) ?? '';
+    expect(webNo).toMatch(/^114-/);
+    await screenshot(portal, 'portal-1-submitted');
+    const { rows } = await lab.t.app.db.query<{ id: number; status: string; channel: string; description: string }>(
+      `select id, status, channel, description from cases where tracking_no = $1`,
+      [webNo],
+    );
+    expect(rows[0]).toMatchObject({ status: 'draft', channel: 'web' });
+    expect(rows[0]!.description).toContain('<script>alert(1)</script>');
+
+    // Web requests wait for a dispatcher (no dispatcher page yet: through the API).
+    const dispatcher = await lab.t.createUser('dispatcher');
+    const dispatched = await lab.t.inject({ method: 'POST', url: `/api/cases/${rows[0]!.id}/dispatch`, headers: dispatcher.headers, payload: { departmentCode: dept.code } });
+    expect(dispatched.statusCode).toBe(200);
+
+    const inbox = await openPage(browser, errors);
+    await signInWithToken(inbox, `${lab.baseUrl}/department/`, staff.token);
+    await lab.waitFor(async () => {
+      await inbox.locator('#btn-refresh').click();
+      return (await inbox.locator('.count[data-key=waiting] .n').textContent()) === '1';
+    }, 'the web request waiting in the inbox', 10000);
+    await inbox.locator('#btn-claim').click();
+    await inbox.waitForFunction((no) => document.querySelector('#detail-tracking')?.textContent?.includes(no), webNo);
+    expect(await inbox.locator('#detail').textContent()).toContain('<script>alert(1)</script>');
+    await inbox.locator('#f-resolve-reply').fill('路灯已由城管所维修恢复。');
+    await inbox.locator('#f-resolve button[type=submit]').click();
+    await inbox.waitForFunction(() => document.querySelector('#detail-status')?.textContent?.startsWith('已办结'));
+    await inbox.close();
+
+    await portal.locator('#lk-tracking').fill(webNo);
+    await portal.locator('#lk-last4').fill('0000');
+    await portal.locator('#lookup-form button').click();
+    await portal.locator('#status .notice-error').waitFor();
+    expect(await portal.locator('#status').textContent()).toContain('不匹配');
+    await portal.locator('#lk-last4').fill('4321');
+    await portal.locator('#lookup-form button').click();
+    await portal.locator('#status-reply').waitFor();
+    expect(await portal.locator('#status-reply').textContent()).toBe('路灯已由城管所维修恢复。');
+    expect(await portal.locator('#status-label').textContent()).toBe('已办结');
+    expect(await portal.locator('#status').textContent()).toContain('区住建局');
+    await portal.locator('#guides details summary').first().click();
+    expect(await portal.locator('#guides details .pre').first().textContent()).toContain('报修电话');
+    await screenshot(portal, 'portal-2-status');
+    await portal.close();
   });
 
   it('had no page errors and no Content-Security-Policy violations', () => {

@@ -1,0 +1,259 @@
+// @ts-check
+// Department inbox: counts with the SLA colours, claim next (签收下一件), ticket detail with history,
+// progress, resolve with a reply (办结), return with a reason (退单), request an extension (申请延期), notices.
+import { $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fields, historyList, qs, ApiError } from '../assets/common.js';
+
+const store = tokenStore('department');
+const api = apiClient(() => store.get());
+const say = notifier($('#message'));
+
+/** @type {{ code: string, name: string }} */
+let dept = { code: '', name: '' };
+/** @type {number | null} */
+let selected = null;
+
+/** @param {unknown} err */
+const errText = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {any} k */
+function slaClass(k) {
+  if (k.overdue || k.warningLevel === 'red') return 'red';
+  if (k.warningLevel === 'yellow') return 'yellow';
+  return '';
+}
+
+async function loadSummary() {
+  const s = await api.get(`/api/departments/${dept.code}/tickets/summary`);
+  /** @type {[string, number, string][]} */
+  const cards = [
+    ['waiting', s.waiting, '待签收'],
+    ['signed', s.signed, '已签收'],
+    ['inProgress', s.inProgress, '办理中'],
+    ['extensionRequested', s.extensionRequested, '延期申请中'],
+    ['yellow', s.yellow, '黄牌预警'],
+    ['red', s.red, '红牌超期'],
+    ['overdue', s.overdue, '办结超期'],
+    ['signOverdue', s.signOverdue, '签收超期'],
+  ];
+  const colour = /** @type {Record<string, string>} */ ({ yellow: 'yellow', red: 'red', overdue: 'red', signOverdue: 'red' });
+  fill(
+    $('#counts'),
+    cards.map(([key, n, label]) =>
+      el('div', { class: `count ${n > 0 && colour[key] ? colour[key] : ''}`, dataset: { key } }, el('div', { class: 'n' }, n), el('div', { class: 'k' }, label)),
+    ),
+  );
+}
+
+async function loadTickets() {
+  const mine = /** @type {HTMLInputElement} */ ($('#only-mine')).checked;
+  const list = await api.get(`/api/departments/${dept.code}/tickets${qs({ mine: mine || undefined, limit: 100 })}`);
+  fill(
+    $('#tickets'),
+    list.length
+      ? list.map((/** @type {any} */ k) => {
+          const sla = slaClass(k);
+          return el(
+            'tr',
+            { class: `clickable ${sla ? `sla-${sla}` : ''} ${k.id === selected ? 'selected' : ''}`, dataset: { id: k.id }, onclick: () => showCase(k.id) },
+            el('td', {}, k.trackingNo, k.urgency === 'urgent' ? el('span', { class: 'badge red' }, '急') : null),
+            el('td', {}, k.title),
+            el('td', {}, k.statusLabel),
+            el('td', {}, fmtDateTime(k.extensionUntil ?? k.resolveDeadline), sla === 'red' ? el('span', { class: 'badge red' }, '超期') : sla === 'yellow' ? el('span', { class: 'badge yellow' }, '预警') : null),
+          );
+        })
+      : el('tr', {}, el('td', { colspan: 4, class: 'muted' }, '暂无在办工单')),
+  );
+}
+
+async function loadNotices() {
+  const list = await api.get(`/api/departments/${dept.code}/notices${qs({ limit: 20 })}`);
+  const kinds = /** @type {Record<string, string>} */ ({ yellow: '黄牌预警', red: '红牌超期', supervise: '督办', sign_overdue: '签收超时' });
+  fill(
+    $('#notices'),
+    list.length
+      ? list.map((/** @type {any} */ n) =>
+          el(
+            'li',
+            {},
+            el('span', { class: `badge ${n.kind === 'yellow' ? 'yellow' : 'red'}` }, kinds[n.kind] ?? n.kind),
+            ' ',
+            el('strong', {}, n.trackingNo),
+            ' ',
+            n.message,
+            el('div', { class: 'muted' }, fmtDateTime(n.createdAt), n.readAt ? ' · 已读' : ''),
+            n.readAt
+              ? null
+              : el(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'small',
+                    onclick: async () => {
+                      await api.post(`/api/departments/${dept.code}/notices/${n.id}/read`).catch((err) => say(errText(err), 'error'));
+                      void loadNotices();
+                    },
+                  },
+                  '标为已读',
+                ),
+          ),
+        )
+      : el('li', { class: 'muted' }, '暂无通知'),
+  );
+}
+
+async function refresh() {
+  try {
+    await Promise.all([loadSummary(), loadTickets(), loadNotices()]);
+  } catch (err) {
+    say(errText(err), 'error');
+  }
+}
+
+/** @param {number} id */
+async function showCase(id) {
+  selected = id;
+  for (const tr of document.querySelectorAll('#tickets tr')) tr.classList.toggle('selected', /** @type {HTMLElement} */ (tr).dataset.id === String(id));
+  const box = $('#detail');
+  try {
+    const k = await api.get(`/api/cases/${id}`);
+    const sla = slaClass(k);
+    fill(
+      box,
+      el('h3', { id: 'detail-tracking' }, k.trackingNo, ' ', el('span', { class: `badge ${sla}`, id: 'detail-status' }, k.statusLabel)),
+      fields([
+        ['标题', k.title],
+        ['诉求内容', el('div', { class: 'pre' }, k.description)],
+        ['分类', k.categoryName],
+        ['紧急程度', k.urgency === 'urgent' ? '紧急' : '一般'],
+        ['联系人', k.contactName],
+        ['联系电话', k.contactPhone],
+        ['派单时间', fmtDateTime(k.dispatchedAt)],
+        ['签收期限', fmtDateTime(k.signDeadline)],
+        ['办结期限', fmtDateTime(k.resolveDeadline)],
+        ['延期至', k.extensionUntil ? `${fmtDateTime(k.extensionUntil)}（${k.extensionReason ?? ''}）` : null],
+        ['签收人', k.signedByName],
+        ['答复', k.reply ? el('div', { class: 'pre' }, k.reply) : null],
+      ]),
+      actions(k),
+      el('h3', {}, '处理记录'),
+      historyList(k.events),
+    );
+  } catch (err) {
+    fill(box, el('p', { class: 'notice notice-error' }, errText(err)));
+  }
+}
+
+/**
+ * The forms this case's status allows.
+ * @param {any} k
+ */
+function actions(k) {
+  const s = k.status;
+  const box = el('div', { class: 'actions-box' });
+  if (s === 'dispatched' || s === 'reopened') {
+    box.appendChild(el('div', { class: 'actions' }, el('button', { type: 'button', class: 'primary', id: 'btn-sign', onclick: () => act(k, 'sign') }, '签收')));
+  }
+  if (['signed', 'in_progress', 'extension_requested'].includes(s)) {
+    box.appendChild(form('resolve', '办结：答复市民的办理结果', 'reply', '办结', k, 'textarea', 'primary'));
+  }
+  if (s === 'signed' || s === 'in_progress') {
+    box.appendChild(form('progress', '办理进展', 'note', '保存进展', k, 'textarea'));
+    box.appendChild(form('extension', '申请延期（理由）', 'reason', '申请延期', k, 'input', '', true));
+  }
+  if (['dispatched', 'signed', 'in_progress'].includes(s)) {
+    box.appendChild(form('return', '退单理由（如：非本部门职责）', 'reason', '退单', k, 'input', 'danger'));
+  }
+  return box;
+}
+
+/**
+ * @param {string} action
+ * @param {string} label
+ * @param {string} field
+ * @param {string} button
+ * @param {any} k
+ * @param {'input' | 'textarea'} kind
+ * @param {string} [cls]
+ * @param {boolean} [withDays]
+ */
+function form(action, label, field, button, k, kind, cls = '', withDays = false) {
+  const id = `f-${action}`;
+  const input = kind === 'textarea' ? el('textarea', { id: `${id}-${field}`, name: field, maxlength: 5000, required: true }) : el('input', { type: 'text', id: `${id}-${field}`, name: field, maxlength: 2000, required: true });
+  const days = withDays ? el('input', { type: 'number', id: `${id}-days`, name: 'days', min: 1, max: 60, value: 3, 'aria-label': '延期工作日数' }) : null;
+  const f = el(
+    'form',
+    { id, class: 'case-action' },
+    el('label', { for: `${id}-${field}` }, label),
+    input,
+    el('div', { class: 'actions' }, days ? el('label', { class: 'inline' }, '延期', days, '个工作日') : null, el('button', { type: 'submit', class: cls }, button)),
+  );
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = /** @type {HTMLInputElement} */ (input).value.trim();
+    if (!text) return;
+    /** @type {Record<string, unknown>} */
+    const body = { [field]: text };
+    if (days) body.days = Number(/** @type {HTMLInputElement} */ (days).value);
+    void act(k, action, body);
+  });
+  return f;
+}
+
+const DONE = /** @type {Record<string, string>} */ ({ sign: '已签收', resolve: '已办结', progress: '办理进展已保存', extension: '延期申请已提交', return: '已退单' });
+
+/**
+ * @param {any} k
+ * @param {string} action
+ * @param {Record<string, unknown>} [body]
+ */
+async function act(k, action, body) {
+  try {
+    await api.post(`/api/cases/${k.id}/${action}`, body);
+    say(`工单 ${k.trackingNo} ${DONE[action] ?? '已处理'}`, 'ok');
+  } catch (err) {
+    say(errText(err), 'error');
+  }
+  await refresh();
+  await showCase(k.id);
+}
+
+async function claimNext() {
+  try {
+    const k = await api.post(`/api/departments/${dept.code}/tickets/claim`);
+    say(`已签收工单 ${k.trackingNo}`, 'ok');
+    await refresh();
+    await showCase(k.id);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'queue_empty') say('当前没有待签收的工单', 'info');
+    else say(errText(err), 'error');
+  }
+}
+
+async function main() {
+  const me = await signIn({
+    page: 'department',
+    store,
+    form: /** @type {HTMLFormElement} */ ($('#signin')),
+    message: $('#message'),
+    allow: (u) => (u.role === 'department_staff' && u.departmentId ? null : '该账号不是部门工作人员，不能使用部门工单办理页面'),
+  });
+  const departments = await api.get('/api/departments');
+  const d = departments.find((/** @type {any} */ x) => x.id === me.departmentId);
+  if (!d) return say('找不到您所在的部门', 'error');
+  dept = { code: d.code, name: d.name };
+  fill($('#dept-name'), `· ${d.name}`);
+  fill($('#who'), `${me.displayName}（${me.username}）`);
+  $('#btn-signout').hidden = false;
+  $('#workspace').hidden = false;
+  $('#btn-signout').addEventListener('click', () => {
+    store.clear();
+    location.reload();
+  });
+  $('#btn-claim').addEventListener('click', claimNext);
+  $('#btn-refresh').addEventListener('click', refresh);
+  $('#only-mine').addEventListener('change', () => void loadTickets().catch((err) => say(errText(err), 'error')));
+  await refresh();
+  setInterval(refresh, 30000);
+}
+
+main().catch((err) => say(errText(err), 'error'));
