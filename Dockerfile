@@ -14,6 +14,24 @@ RUN npm run build \
  && (cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;) \
  && npm prune --omit=dev --no-audit --no-fund
 
+# ---- prompts: the Chinese voice prompts for Asterisk (not part of the service image, which needs none of this).
+#   docker build --target prompts -t hotline114-prompts .
+#   docker run --rm --user "$(id -u)" -v "$PWD/out:/out" hotline114-prompts   → out/welcome.wav, out/num/5.wav, ...
+# docker-compose.yml runs it once into the volume that Asterisk mounts as sounds/zh/hotline114.
+# The script uses Node built-ins only: the compiled file, the text table and the recorded overrides suffice.
+FROM node:20-bookworm-slim AS prompts
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir /out && chown node:node /out
+WORKDIR /app
+COPY --from=build /app/dist/cli/prompts.js ./dist/cli/prompts.js
+COPY sounds/prompts.json ./sounds/prompts.json
+COPY sounds/custom ./sounds/custom
+ENV PROMPTS_OUT_DIR=/out
+USER node
+CMD ["node", "dist/cli/prompts.js"]
+
 # ---- runtime
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -100,6 +100,12 @@ chmod 600 "$dst"/*.conf 2>/dev/null || :
 # Music on hold is read from astdatadir/moh; make sure the directory exists.
 mkdir -p /var/lib/asterisk/moh 2>/dev/null || :
 
+# Our Chinese voice prompts are read from astdatadir/sounds/zh/hotline114 (docker-compose.yml mounts the
+# "prompts" volume there; elsewhere: PROMPTS_OUT_DIR=... npm run prompts). Without them calls still work,
+# but the caller hears silence where a prompt should be.
+prompts_dir=/var/lib/asterisk/sounds/zh/hotline114
+[ -f "$prompts_dir/welcome.wav" ] || echo "docker-entrypoint: warning: no voice prompts in $prompts_dir (see README, Voice prompts)" >&2
+
 # Anything still looking like a placeholder on an active (uncommented) line is a mistake.
 if grep -n '^[^;]*__[A-Z_]*__' "$dst"/*.conf >&2; then
   die "unreplaced placeholders above"
