@@ -77,15 +77,28 @@ export function createWorkOrders(o: {
     placeCall: o.placeCall ?? null,
   });
 
-  relay.start();
-  const timerWorker = o.timerWorker === false ? null : startTimerWorker({ connection: workerConn, prefix, timers, logger });
-
   let closing: Promise<void> | null = null;
+  relay.start();
+  // The timer worker starts once Redis is reachable (a Worker created against a dead Redis cannot be closed cleanly).
+  let timerWorker: ReturnType<typeof startTimerWorker> | null = null;
+  const startTimers = () => {
+    if (!timerWorker && !closing) timerWorker = startTimerWorker({ connection: workerConn, prefix, timers, logger });
+  };
+  if (o.timerWorker !== false) workerConn.once('ready', startTimers);
+
   const close = () =>
     (closing ??= (async () => {
+      workerConn.off('ready', startTimers);
       await relay.stop();
-      await timerWorker?.close().catch(() => undefined);
-      await claimWorkers.close();
+      // With Redis unreachable a Worker's close() waits for a connection that never comes: cut it first and bound
+      // the wait (nothing is lost: jobs stay in Redis, the outbox in PostgreSQL).
+      const redisUp = workerConn.status === 'ready';
+      if (!redisUp) workerConn.disconnect();
+      const w = timerWorker as ReturnType<typeof startTimerWorker> | null;
+      await bounded(
+        Promise.all([w?.close(!redisUp).catch(() => undefined), claimWorkers.close()]),
+        redisUp ? 10_000 : 1000,
+      );
       await Promise.all([quit(producer), quit(workerConn)]);
     })());
 
@@ -96,6 +109,12 @@ export function workOrderRoutes(fastify: FastifyTypeBox, w: WorkOrders): void {
   caseRoutes(fastify, w.cases);
   departmentRoutes(fastify, w.departments);
   callbackRoutes(fastify, w.callbacks);
+}
+
+async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
 }
 
 async function quit(r: Redis): Promise<void> {
