@@ -260,6 +260,59 @@ describeBrowser('web pages end to end', () => {
     await portal.close();
   });
 
+  it('supervisor page: live agent board, search with facets and safe <mark> snippets, case history, extension approval', async () => {
+    // A case whose department asked for more time (set up through the API).
+    const t = lab.t;
+    const made = await t.inject({
+      method: 'POST',
+      url: '/api/cases',
+      headers: supervisor.headers,
+      payload: { title: '噪音扰民', description: '夜间施工噪音', departmentCode: dept.code },
+    });
+    expect(made.statusCode).toBe(201);
+    const extCase = made.json<{ id: number; trackingNo: string }>();
+    await lab.waitFor(async () => {
+      const r = await t.inject({ method: 'POST', url: `/api/departments/${dept.code}/tickets/claim`, headers: staff.headers });
+      return r.statusCode === 200;
+    }, 'claim of the noise case', 10000);
+    const ext = await t.inject({ method: 'POST', url: `/api/cases/${extCase.id}/extension`, headers: staff.headers, payload: { days: 5, reason: '需协调施工单位' } });
+    expect(ext.statusCode).toBe(200);
+
+    const page = await openPage(browser, errors);
+    await signInWithToken(page, `${lab.baseUrl}/admin/`, supervisor.token);
+    await page.locator(`#agents tr[data-agent="${agent.agentId}"]`).waitFor();
+    expect(await page.locator(`#agents tr[data-agent="${agent.agentId}"]`).textContent()).toContain('李话务');
+    expect(await page.locator('#live-summary').textContent()).toContain('排队 0 人');
+    expect(await page.locator('#kpi-placeholder').textContent()).toContain('待建设');
+
+    await page.locator('#search-q').fill('路灯');
+    await page.locator('#search-form button').click();
+    await page.locator('#results .result').first().waitFor();
+    expect(await page.locator('#results mark').count()).toBeGreaterThan(0);
+    expect(await page.locator('#results mark').first().textContent()).toBe('路灯');
+    // The web request's text holds a <script> tag: it is shown as text, never as an element.
+    expect(await page.locator('#results').textContent()).toContain('<script>alert(1)</script>');
+    expect(await page.locator('#results script, #results img, #results b').count()).toBe(0);
+    const before = await page.locator('#results .result').count();
+    await page.locator('#facets button[data-facet=type][data-key=request]').click();
+    await page.waitForFunction(() => document.querySelector('#active-filters button') !== null);
+    const types = await page.locator('#results .result').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.type));
+    expect(types.length).toBeGreaterThan(0);
+    expect(types.length).toBeLessThanOrEqual(before);
+    expect(new Set(types)).toEqual(new Set(['request']));
+    await page.locator('#results .result a').first().click();
+    await page.locator('#detail .history').waitFor();
+    expect(await page.locator('#detail .history').textContent()).toContain('已办结');
+    await screenshot(page, 'admin-1-search-board');
+
+    await page.locator(`#extensions li[data-case="${extCase.id}"] button.primary`).click();
+    await page.locator('#extensions').filter({ hasText: '暂无延期申请' }).waitFor();
+    const { rows } = await t.app.db.query(`select status, extension_until is not null as extended from cases where id = $1`, [extCase.id]);
+    expect(rows).toEqual([{ status: 'in_progress', extended: true }]);
+    await screenshot(page, 'admin-2-approved');
+    await page.close();
+  });
+
   it('had no page errors and no Content-Security-Policy violations', () => {
     expect(errors).toEqual([]);
   });
