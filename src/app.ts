@@ -44,6 +44,7 @@ import { createIntakeService, type IntakeService } from './intake/service';
 import { intakeRoutes } from './intake/routes';
 import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
+import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
 import { webRoutes } from './web/routes';
 
 export interface App {
@@ -67,6 +68,8 @@ export interface App {
   intake: IntakeService;
   /** The call flow of this process (null when telephony is off). */
   calls: CallService | null;
+  /** Supervision, recordings, missed calls, KPIs and metrics (issue 5). */
+  supervision: Supervision;
   /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
   close(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
     registerSecurityHeaders(fastify);
     registerRequestLogging(fastify);
+    const metrics = createMetrics(fastify, logger); // Prometheus; its HTTP timing hook sees every route
 
     // --- services ---
     const auth = createAuthService({ db, logger });
@@ -175,6 +179,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const agents = new AgentService(agentRepo, acd, hub, config.calls.agentEndpointTemplate, logger);
     agentRoutes(fastify, agents, hub, auth);
 
+    // --- supervision board, listen/whisper/barge, recordings, missed calls, KPIs, /metrics (issue 5) ---
+    const supervision = createSupervision({ config, db, redis, logger, fastify, auth, agents, agentRepo, metrics });
+    closers.push({ name: 'supervision', close: () => supervision.close() });
+
     let calls: CallService | null = null;
     if (telephonyOn && config.ari.enabled) {
       const sw = new AriSwitch({ ...config.ari, logger });
@@ -193,6 +201,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       });
       await calls.start();
       callControlRoutes(fastify, calls, sw);
+      // Board publisher, recordings, click-to-call (missed calls, and 回访 of work orders); before sw.start().
+      workOrders.callbacks.setPlaceCall(supervision.attachCalls({ sw, calls, callRepo }).placeCall);
       sw.start();
       // Closed before the call service so no event arrives after its writes were flushed.
       const service = calls;
@@ -203,6 +213,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       health.setProvider('ami', () => ami.isUp);
       const presence = new Presence(ami, acd, agentRepo, (r) => agents.endpointOf(r), logger);
       presence.start();
+      supervision.attachAmi({ ami, presence });
       ami.start();
       closers.push({ name: 'ami', close: async () => { presence.stop(); await ami.close(); } });
     }
@@ -227,7 +238,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, close };
+    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, supervision, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

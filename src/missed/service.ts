@@ -1,0 +1,134 @@
+// The missed-call callback list (未接来电回拨): abandoned and failed inbound calls, one open entry per number,
+// matched automatically when that number gets through later; agents call back (click-to-call) and close entries.
+import type { AuthUser } from '../auth/types';
+import type { Db } from '../infra/db';
+import { ConflictError, ForbiddenError, NotFoundError, TelephonyDownError } from '../infra/errors';
+import type { CallbackDialer } from './dialer';
+import type { MissedRepo, MissedResult, MissedRow, MissedStatus } from './repo';
+
+export interface MissedDto {
+  id: number;
+  number: string;
+  callerName: string | null;
+  reason: string;
+  status: MissedStatus;
+  firstMissedAt: string;
+  lastMissedAt: string;
+  missedCount: number;
+  waitedMs: number | null;
+  maxWaitMs: number | null;
+  attempts: number;
+  lastAttemptAt: string | null;
+  lastAttemptResult: string | null;
+  result: MissedResult | null;
+  note: string | null;
+  firstCallId: string;
+  lastCallId: string;
+  matchedCallId: string | null;
+  closedAt: string | null;
+}
+
+export const RESULT_LABELS: Record<MissedResult, string> = {
+  reached: '已联系上',
+  no_answer: '无人接听',
+  invalid_number: '空号/错号',
+  not_needed: '无需回拨',
+};
+
+/** Where an entry goes after the agent reports a result: no answer keeps it open for another try. */
+const RESULT_STATUS: Record<MissedResult, MissedStatus> = {
+  reached: 'called_back',
+  no_answer: 'open',
+  invalid_number: 'closed',
+  not_needed: 'closed',
+};
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+export function toDto(r: MissedRow): MissedDto {
+  return {
+    id: r.id,
+    number: r.caller_number,
+    callerName: r.caller_name,
+    reason: r.reason,
+    status: r.status,
+    firstMissedAt: r.first_missed_at.toISOString(),
+    lastMissedAt: r.last_missed_at.toISOString(),
+    missedCount: r.missed_count,
+    waitedMs: r.last_wait_ms,
+    maxWaitMs: r.max_wait_ms,
+    attempts: r.attempts,
+    lastAttemptAt: iso(r.last_attempt_at),
+    lastAttemptResult: r.last_attempt_result,
+    result: r.result,
+    note: r.note,
+    firstCallId: r.first_call_id,
+    lastCallId: r.last_call_id,
+    matchedCallId: r.matched_call_id,
+    closedAt: iso(r.closed_at),
+  };
+}
+
+export class MissedService {
+  private dialer: CallbackDialer | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly repo: MissedRepo,
+    private readonly agentEndpointTemplate: string,
+  ) {}
+
+  setDialer(d: CallbackDialer | null): void {
+    this.dialer = d;
+  }
+
+  async list(q: { status: MissedStatus | 'all'; number?: string; limit: number; offset: number }): Promise<{ total: number; items: MissedDto[] }> {
+    const { rows, total } = await this.repo.list(q);
+    return { total, items: rows.map(toDto) };
+  }
+
+  private async load(id: number): Promise<MissedRow> {
+    const row = await this.repo.get(id);
+    if (!row) throw new NotFoundError('未接来电记录不存在', 'missed_call_not_found');
+    return row;
+  }
+
+  async get(id: number): Promise<MissedDto> {
+    return toDto(await this.load(id));
+  }
+
+  /** Click-to-call: rings the agent's phone, then the resident. */
+  async call(user: AuthUser, id: number): Promise<{ entry: MissedDto; callbackCallId: string; agentEndpoint: string }> {
+    if (user.agentId === null) throw new ForbiddenError('当前用户没有坐席分机，不能外呼', 'not_an_agent');
+    const row = await this.load(id);
+    if (row.status !== 'open') throw new ConflictError(`该未接来电已处理（${STATUS_LABELS[row.status]}），无需回拨`, 'missed_call_closed');
+    const seat = await this.repo.agentEndpoint(user.agentId);
+    if (!seat || !seat.active) throw new ForbiddenError('当前用户没有可用的坐席分机，不能外呼', 'not_an_agent');
+    const endpoint = seat.endpoint || this.agentEndpointTemplate.replace('{extension}', seat.extension);
+    const dialer = this.dialer;
+    if (!dialer) throw new TelephonyDownError('ari');
+    const placed = await dialer.place({ agentEndpoint: endpoint, number: row.caller_number, kind: 'missed', refId: id, userId: user.id, agentId: user.agentId });
+    await this.repo.recordAttempt(id, user.id);
+    return { entry: await this.get(id), callbackCallId: placed.callId, agentEndpoint: endpoint };
+  }
+
+  async done(user: AuthUser, id: number, input: { result: MissedResult; note?: string }): Promise<MissedDto> {
+    const note = input.note?.trim() || null;
+    await this.db.withTransaction(async (tx) => {
+      const status = await this.repo.lockStatus(id, tx);
+      if (status === null) throw new NotFoundError('未接来电记录不存在', 'missed_call_not_found');
+      if (status !== 'open') throw new ConflictError(`该未接来电已处理（${STATUS_LABELS[status]}）`, 'missed_call_closed');
+      await this.repo.close(id, user.id, RESULT_STATUS[input.result], input.result, note, tx);
+    });
+    return this.get(id);
+  }
+}
+
+export const STATUS_LABELS: Record<MissedStatus, string> = {
+  open: '待回拨',
+  called_back: '已回拨',
+  matched: '来电已接通',
+  closed: '已关闭',
+};
