@@ -1,4 +1,5 @@
 // Supervision routes: the live board (JSON, and a Server-Sent Events stream of it) and listen/whisper/barge.
+import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, ErrorSchema, Nullable } from '../http/schemas';
@@ -52,6 +53,15 @@ export const BoardSchema = Type.Object({
 const BOARD_ROLES = ['supervisor', 'admin'] as const;
 
 export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionService, auth: AuthService): void {
+  // Open board streams end when the server closes (they would otherwise hold shutdown until the client leaves).
+  const streams = new Set<ServerResponse>();
+  fastify.addHook('preClose', async () => {
+    for (const res of streams) {
+      res.end();
+      res.socket?.destroy();
+    }
+    streams.clear();
+  });
   fastify.get(
     '/api/supervision/board',
     {
@@ -115,7 +125,14 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
         }
       };
       const timer = setInterval(() => void push(), req.query.intervalMs);
-      res.on('close', () => clearInterval(timer));
+      streams.add(res);
+      const socket = req.raw.socket;
+      res.on('close', () => {
+        clearInterval(timer);
+        streams.delete(res);
+        // The client went away: do not keep a half-open socket (it would hold the server's shutdown).
+        socket.destroy();
+      });
       await push();
     },
   );
