@@ -18,6 +18,8 @@ import { Presence } from './agents/presence';
 import { CallRepo } from './calls/repo';
 import { CallService } from './calls/service';
 import { TransferRepo } from './calls/transfer';
+import { QueueCallbackRepo } from './calls/callbacks-repo';
+import { createSlaPolicy } from './sla/policy';
 import { callControlRoutes } from './calls/routes';
 import { AriSwitch } from './telephony/ari';
 import { AmiClient } from './telephony/ami';
@@ -188,11 +190,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       const sw = new AriSwitch({ ...config.ari, logger });
       health.setProvider('ari', () => sw.isUp);
       const callRepo = new CallRepo(db, logger);
+      const calendarSource = createSlaPolicy({ db }); // opening hours follow the work orders' holiday calendar
       calls = new CallService({
         sw,
         acd,
         repo: callRepo,
         transfers: new TransferRepo(db),
+        callbacks: new QueueCallbackRepo(db),
+        calendar: calendarSource.calendar,
         hub,
         sub: subRedis,
         lookup: (number, callId) => callers.lookupForScreenPop(number, { excludeCallId: callId }),

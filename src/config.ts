@@ -1,3 +1,5 @@
+import { parseOpeningHours } from './calls/hours';
+
 // Environment → typed, frozen Config. Fails fast with one readable message listing every bad variable.
 
 export interface Config {
@@ -46,6 +48,15 @@ export interface Config {
     readonly outboundDialTemplate: string;
     readonly policeNumber: string;
     readonly transferRingSec: number;
+    /** "24/7" or e.g. "08:30-12:00,13:30-17:30" on working days ("daily …" for every day), China time. */
+    readonly businessHours: string;
+    /** Optional IVR menu (off by default: the national norm says phone intake should reach a person). */
+    readonly ivrEnabled: boolean;
+    readonly ivrTimeoutSec: number;
+    /** A caller who chose a skill nobody serves is offered to any agent after this long. */
+    readonly ivrSkillFallbackSec: number;
+    /** Waiting callers may press 1 to hang up and be called back in their turn (keep-my-place). */
+    readonly callbackOffer: boolean;
   };
   readonly migrateOnStart: boolean;
 }
@@ -88,6 +99,17 @@ class ConfigReader {
       if (!protocols.includes(u.protocol)) throw new Error('protocol');
     } catch {
       this.problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${v}")`);
+    }
+    return v;
+  }
+
+  hours(name: string, fallback: string): string {
+    const v = this.str(name, fallback);
+    try {
+      parseOpeningHours(v);
+    } catch (err) {
+      this.problems.push(`${(err as Error).message} (e.g. "24/7" or "08:30-12:00,13:30-17:30")`);
+      return fallback;
     }
     return v;
   }
@@ -163,6 +185,11 @@ export function loadConfig(env: Env = process.env): Config {
       outboundDialTemplate: r.str('OUTBOUND_DIAL_TEMPLATE', 'PJSIP/{number}@trunk'),
       policeNumber: r.str('POLICE_NUMBER', '110'),
       transferRingSec: r.int('CALL_TRANSFER_RING_SEC', 30, 5, 300),
+      businessHours: r.hours('BUSINESS_HOURS', '24/7'),
+      ivrEnabled: r.bool('IVR_ENABLED', false),
+      ivrTimeoutSec: r.int('IVR_TIMEOUT_SEC', 6, 1, 60),
+      ivrSkillFallbackSec: r.int('IVR_SKILL_FALLBACK_SEC', 60, 0, 3600),
+      callbackOffer: r.bool('CALL_CALLBACK_OFFER', true),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
   };

@@ -20,6 +20,8 @@ export type ScreenMessage =
       openCases: unknown[];
       queueWaitMs: number;
       offeredAt: string;
+      /** A keep-my-place callback: the resident is dialled once the agent answers. */
+      callback?: boolean;
     }
   | { type: 'call.connected'; callId: string; connectedAt: string }
   | { type: 'call.ended'; callId: string; endedAt: string; outcome: string; hangupBy: string | null; reason?: string }

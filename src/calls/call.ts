@@ -39,6 +39,13 @@ export class Call {
   /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
   readonly receivedAt = performance.now();
   surveyTimer: NodeJS.Timeout | null = null;
+  /** What the caller is hearing before the queue: the greeting, the IVR menu, the after-hours message. */
+  phase: 'greeting' | 'menu' | 'after_hours' | null = null;
+  menuTries = 0;
+  /** IVR timeout, after-hours wait, skill fallback: one timer at a time in those phases. */
+  phaseTimer: NodeJS.Timeout | null = null;
+  /** Set on the outbound call of a keep-my-place callback (the resident is dialled once an agent answers). */
+  callback: { requestId: number; originalCallId: string; claimed: boolean } | null = null;
   /** A transfer in progress (target ringing, or answered in a three-way call). */
   transfer: Transfer | null = null;
   transferCount = 0;
@@ -86,5 +93,7 @@ export class Call {
     if (this.surveyTimer) clearTimeout(this.surveyTimer);
     this.surveyTimer = null;
     if (this.transfer?.timer) clearTimeout(this.transfer.timer);
+    if (this.phaseTimer) clearTimeout(this.phaseTimer);
+    this.phaseTimer = null;
   }
 }

@@ -29,6 +29,7 @@ export interface CallRow {
   hangup_cause: string | null;
   recording_name: string | null;
   survey_score: number | null;
+  skill: string | null;
 }
 
 export type CallPatch = Partial<Omit<CallRow, 'id' | 'node_id' | 'channel_id' | 'started_at'>>;
@@ -36,7 +37,7 @@ export type CallPatch = Partial<Omit<CallRow, 'id' | 'node_id' | 'channel_id' | 
 const PATCHABLE = new Set([
   'caller_id', 'state', 'outcome', 'agent_id', 'agent_channel_id', 'bridge_id', 'offer_count', 'answered_at',
   'queued_at', 'offered_at', 'connected_at', 'ended_at', 'wait_ms', 'talk_ms', 'hangup_by', 'hangup_cause',
-  'recording_name', 'caller_name', 'survey_score',
+  'recording_name', 'caller_name', 'survey_score', 'skill',
 ]);
 
 // Connection-level failures worth retrying; anything else is a bug and retrying would not help.
@@ -111,6 +112,8 @@ export class CallRepo {
     state: CallState;
     startedAt: Date;
     queuedAt?: Date | null;
+    direction?: 'inbound' | 'outbound';
+    callbackId?: number | null;
   }): Promise<void> {
     const states: [CallState | null, CallState][] = c.state === 'ringing' ? [[null, 'ringing']] : [[null, 'ringing'], ['ringing', c.state]];
     return this.write(c.id, 'insert', () =>
@@ -118,13 +121,16 @@ export class CallRepo {
         {
           name: 'call_insert',
           text: `with c as (
-             insert into calls (id, node_id, channel_id, caller_number, caller_name, state, started_at, queued_at, caller_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, (select id from callers where number = $4))
+             insert into calls (id, node_id, channel_id, caller_number, caller_name, state, started_at, queued_at, caller_id, direction, callback_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, (select id from callers where number = $4), $10, $11)
              on conflict (id) do nothing returning id)
            insert into call_events (call_id, at, from_state, to_state)
            select c.id, $7, s.f, s.t from c, jsonb_to_recordset($9::jsonb) as s(f text, t text)`,
         },
-        [c.id, c.nodeId, c.channelId, c.callerNumber, c.callerName, c.state, c.startedAt, c.queuedAt ?? null, JSON.stringify(states.map(([f, t]) => ({ f, t })))],
+        [
+          c.id, c.nodeId, c.channelId, c.callerNumber, c.callerName, c.state, c.startedAt, c.queuedAt ?? null,
+          JSON.stringify(states.map(([f, t]) => ({ f, t }))), c.direction ?? 'inbound', c.callbackId ?? null,
+        ],
       ),
     );
   }

@@ -15,6 +15,10 @@ import { WaitingQueue } from './queue';
 import type { CallRepo, CallRow } from './repo';
 import type { TransferMode, TransferRepo, TransferTarget, Transfer } from './transfer';
 import { ConflictError, NotFoundError } from '../infra/errors';
+import type { QueueCallbackRepo } from './callbacks-repo';
+import { isOpenAt, parseOpeningHours, type OpeningHours } from './hours';
+import { PROMPTS, positionAnnouncement, soundMedia as soundMediaList } from './prompts';
+import type { WorkCalendar } from '../sla/calendar';
 import { normalizePhone } from '../http/schemas';
 
 export type CallSettings = Config['calls'] & { app: string; recordCalls?: boolean };
@@ -24,6 +28,9 @@ export interface CallServiceDeps {
   acd: Acd;
   repo: CallRepo;
   transfers: TransferRepo;
+  callbacks: QueueCallbackRepo;
+  /** Working days for the opening hours (the work orders' holiday calendar). */
+  calendar: () => Promise<WorkCalendar>;
   hub: ScreenPopHub;
   /** Redis connection in subscriber mode (shared with the hub) for "an agent became available" notices. */
   sub: Redis;
@@ -50,12 +57,14 @@ export class CallService {
   private wakeTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly log: Logger;
+  private readonly hours: OpeningHours;
   private readonly onMessage = (channel: string) => {
     if (channel === this.deps.acd.availabilityChannel) this.kick();
   };
 
   constructor(private readonly deps: CallServiceDeps) {
     this.log = deps.logger.child({ mod: 'calls' });
+    this.hours = parseOpeningHours(deps.settings.businessHours);
   }
 
   async start(): Promise<void> {
@@ -91,15 +100,23 @@ export class CallService {
   private async onStasisStart(channel: ChannelSnapshot, args: string[]): Promise<void> {
     if (args[0] === 'agent') return this.onAgentLegAnswered(channel, args[1] ?? '');
     if (args[0] === 'transfer') return this.onTransferAnswered(channel, args[1] ?? '');
+    if (args[0] === 'resident') return this.onResidentAnswered(channel, args[1] ?? '');
     if (this.registry.forChannel(channel.id)) return; // already adopted by reconcile
     await this.acceptInbound(channel);
+  }
+
+  private async isOpen(): Promise<boolean> {
+    // 24/7 (the default) costs nothing on the set-up path.
+    if (this.hours.alwaysOpen) return true;
+    return isOpenAt(this.hours, await this.deps.calendar(), new Date());
   }
 
   private async acceptInbound(channel: ChannelSnapshot, startedAt = Date.now()): Promise<Call> {
     const { repo, settings, sw } = this.deps;
     const number = normalizePhone(channel.caller.number ?? '');
-    // Without a greeting the caller queues at once: the record is born queued (one write on the set-up path).
-    const initial = settings.greeting ? 'ringing' : 'queued';
+    const open = await this.isOpen();
+    // Without a greeting or menu the caller queues at once: the record is born queued (one write on the set-up path).
+    const initial = !open || settings.greeting || settings.ivrEnabled ? 'ringing' : 'queued';
     const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo, initial);
     if (initial === 'queued') call.enqueuedAt = startedAt;
     this.registry.add(call);
@@ -117,21 +134,211 @@ export class CallService {
       this.log.warn({ err, callId: call.id }, 'caller lookup failed');
       return null;
     });
-    this.log.info({ callId: call.id, channelId: channel.id, callerNumber: number }, 'inbound call');
+    this.log.info({ callId: call.id, channelId: channel.id, callerNumber: number, open }, 'inbound call');
 
-    if (settings.greeting) {
+    if (initial === 'ringing') {
       await sw.answer(channel.id);
       if (call.isOver) return call;
       call.answered = true;
       void call.transition('answered', { answered_at: new Date() });
-      call.playbackId = await sw.play(channel.id, settings.greeting.split(',').map(toMedia));
-      return call; // enqueued when the greeting finishes (onPlaybackFinished)
+      if (!open) {
+        call.phase = 'after_hours';
+        call.playbackId = await sw.play(channel.id, soundMedia(PROMPTS.afterHours));
+      } else if (settings.greeting) {
+        call.phase = 'greeting';
+        call.playbackId = await sw.play(channel.id, settings.greeting.split(',').map(toMedia));
+      } else {
+        await this.startMenu(call);
+      }
+      return call; // the next step follows the end of the prompt (onPlaybackFinished)
     }
     // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8).
     this.queue.add(call);
     this.kick();
     sw.ring(channel.id).catch((err) => this.log.warn({ err, callId: call.id }, 'ring indication failed'));
     return call;
+  }
+
+  // ---- IVR menu and opening hours ----------------------------------------------------------------------------
+
+  private static readonly MENU: Record<string, string | null> = { '1': 'consult', '2': 'complaint', '3': 'help', '0': null };
+
+  private async startMenu(call: Call): Promise<void> {
+    call.phase = 'menu';
+    if (call.state === 'answered') void call.transition('menu');
+    call.menuTries += 1;
+    call.playbackId = await this.deps.sw.play(call.channelId, soundMedia(PROMPTS.ivrMenu));
+  }
+
+  private async onMenuDigit(call: Call, digit: string): Promise<void> {
+    if (digit in CallService.MENU) return this.chooseSkill(call, CallService.MENU[digit] ?? null);
+    if (call.menuTries >= 3) return this.chooseSkill(call, null);
+    if (call.phaseTimer) clearTimeout(call.phaseTimer);
+    call.phaseTimer = null;
+    await this.stopPrompt(call);
+    call.menuTries += 1;
+    call.playbackId = await this.deps.sw.play(call.channelId, [soundMedia(PROMPTS.invalid), soundMedia(PROMPTS.ivrMenu)]);
+  }
+
+  /** Menu done (a key, or none in time): queue for that skill; nobody with it within the fallback → anyone. */
+  private async chooseSkill(call: Call, skill: string | null): Promise<void> {
+    if (call.state !== 'menu') return;
+    if (call.phaseTimer) clearTimeout(call.phaseTimer);
+    call.phaseTimer = null;
+    call.phase = null;
+    call.skill = skill;
+    await this.stopPrompt(call);
+    if (skill) void this.deps.repo.patch(call.id, { skill });
+    await this.enqueueAfterGreeting(call);
+    const fallback = this.deps.settings.ivrSkillFallbackSec;
+    if (skill && fallback > 0 && (call.state as CallState) === 'queued') {
+      call.phaseTimer = setTimeout(() => {
+        if (call.state !== 'queued' || call.skill === null) return;
+        this.log.info({ callId: call.id, skill }, 'no agent with the chosen skill in time; any agent may take the call');
+        call.skill = null;
+        this.kick();
+      }, fallback * 1000);
+      call.phaseTimer.unref();
+    }
+  }
+
+  /** After hours: 1 leaves a callback request for agents; otherwise goodbye. */
+  private async closeAfterHours(call: Call, callbackRequested: boolean): Promise<void> {
+    if (call.state !== 'answered' || call.phase !== 'after_hours') return;
+    call.clearTimers();
+    call.phase = null;
+    await this.stopPrompt(call);
+    await call.written;
+    if (callbackRequested) {
+      await this.deps.callbacks.request({
+        callId: call.id,
+        number: call.callerNumber,
+        nodeId: this.deps.settings.nodeId,
+        skill: null,
+        kind: 'after_hours',
+        positionAt: new Date(call.startedAt),
+      });
+    }
+    await call.transition('closed', { ended_at: new Date(), hangup_by: 'system' }, { callbackRequested });
+    call.hangupAfterPlayback = true;
+    call.playbackId = await this.deps.sw.play(call.channelId, soundMedia(callbackRequested ? PROMPTS.callbackConfirmed : PROMPTS.goodbye));
+  }
+
+  private async stopPrompt(call: Call): Promise<void> {
+    const pb = call.playbackId;
+    call.playbackId = null;
+    if (pb) await this.deps.sw.stopPlayback(pb).catch((err) => this.ignoreNotFound(err));
+  }
+
+  // ---- keep-my-place callbacks (虚拟排队) ----------------------------------------------------------------------
+
+  /** The waiting caller pressed 1: they hang up, their place is kept, and they are called back in their turn. */
+  private async keepMyPlace(call: Call): Promise<void> {
+    const { callbacks, settings, sw } = this.deps;
+    if (call.state !== 'queued' || !this.queue.has(call) || call.callback) return;
+    const positionAt = call.enqueuedAt ?? call.startedAt;
+    this.queue.remove(call);
+    call.clearTimers();
+    await call.written;
+    const requestId = await callbacks.request({
+      callId: call.id,
+      number: call.callerNumber,
+      nodeId: settings.nodeId,
+      skill: call.skill,
+      kind: 'keep_place',
+      positionAt: new Date(positionAt),
+    });
+    const now = Date.now();
+    await call.transition('callback_requested', { ended_at: new Date(now), wait_ms: now - call.startedAt, hangup_by: 'caller' }, { callbackId: requestId });
+    this.log.info({ callId: call.id, requestId }, 'caller keeps their place for a callback');
+    this.queue.add(this.virtualCallback(requestId, call.id, call.callerNumber, call.skill, positionAt));
+    this.kick();
+    // Confirm, then hang up; the channel stays mapped until the prompt ends.
+    if (call.mohOn) {
+      call.mohOn = false;
+      await sw.stopMoh(call.channelId).catch((err) => this.ignoreNotFound(err));
+    }
+    await this.stopPrompt(call);
+    this.registry.mapChannel(call.channelId, call);
+    call.hangupAfterPlayback = true;
+    call.playbackId = await sw.play(call.channelId, soundMedia(PROMPTS.callbackConfirmed));
+  }
+
+  /** A queue entry with no channel yet: it holds the caller's place; the resident is dialled after the agent answers. */
+  private virtualCallback(requestId: number, originalCallId: string, number: string, skill: string | null, positionAt: number): Call {
+    const id = randomUUID();
+    const call = new Call(id, `${id}-r`, number, null, Date.now(), this.deps.repo, 'queued');
+    call.enqueuedAt = positionAt;
+    call.skill = skill;
+    call.callback = { requestId, originalCallId, claimed: false };
+    call.lookup = this.deps.lookup(number, id).catch(() => null);
+    this.registry.add(call);
+    return call;
+  }
+
+  private claimFailed(err: unknown): 'error' {
+    this.log.error({ err }, 'callback claim failed; the place stays kept for the next dispatch');
+    return 'error';
+  }
+
+  /** Takes the callback for this offer exactly once (PostgreSQL decides) and opens its call record. */
+  private async claimCallback(call: Call, agentId: number): Promise<boolean> {
+    const cb = call.callback!;
+    if (cb.claimed) return true;
+    if (!(await this.deps.callbacks.claim(cb.requestId, agentId, call.id))) return false;
+    cb.claimed = true;
+    call.written = this.deps.repo.insertCall({
+      id: call.id,
+      nodeId: this.deps.settings.nodeId,
+      channelId: call.channelId,
+      callerNumber: call.callerNumber,
+      callerName: null,
+      state: 'queued',
+      startedAt: new Date(call.startedAt),
+      queuedAt: new Date(call.enqueuedAt ?? call.startedAt),
+      direction: 'outbound',
+      callbackId: cb.requestId,
+    });
+    return true;
+  }
+
+  /** The agent took the callback: they wait in the bridge while the resident's phone rings. */
+  private async dialResident(call: Call, agentChannelId: string): Promise<void> {
+    const { sw, settings } = this.deps;
+    const bridgeId = await (call.bridgeReady ?? (call.bridgeReady = this.createBridge(call)));
+    await sw.addToBridge(bridgeId, [agentChannelId]);
+    if (call.isOver) return;
+    try {
+      await sw.originate({
+        endpoint: settings.outboundDialTemplate.replace('{number}', call.callerNumber),
+        appArgs: `resident,${call.id}`,
+        callerId: `"${settings.callerIdName}" <${settings.callerIdNumber}>`,
+        timeoutSec: settings.ringTimeoutSec,
+        channelId: call.channelId,
+        variables: { HOTLINE114_CALL_ID: call.id },
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, callId: call.id }, 'callback: dialling the resident failed');
+      await this.callerGone(call, 'callback_dial_failed');
+    }
+  }
+
+  private async onResidentAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
+    const call = this.registry.get(callId);
+    const offer = call?.offer;
+    if (!call?.callback || !offer?.answered || call.channelId !== channel.id || call.isOver || !call.agentChannelId) {
+      await this.hangupQuietly(channel.id);
+      return;
+    }
+    call.answered = true;
+    void this.deps.repo.patch(call.id, { answered_at: new Date() });
+    const bridgeId = await (call.bridgeReady ?? (call.bridgeReady = this.createBridge(call)));
+    await this.deps.sw.addToBridge(bridgeId, [channel.id]);
+    if (call.isOver) return;
+    await this.deps.callbacks.finish(call.callback.requestId, 'connected');
+    await this.markConnected(call, offer, call.agentChannelId, bridgeId);
+    // The resident hears who calls and why (the agent hears it too: that is fine and short).
+    call.playbackId = await this.deps.sw.play(channel.id, soundMedia(PROMPTS.callbackIntro)).catch(() => null);
   }
 
   private enqueue(call: Call): void {
@@ -180,11 +387,25 @@ export class CallService {
         await acd.cancel(res.agentId, call.id); // caller left while we were reserving
         continue;
       }
+      if (call.callback) {
+        const claimed = await this.claimCallback(call, res.agentId).catch((err) => this.claimFailed(err));
+        if (claimed !== true) {
+          await acd.cancel(res.agentId, call.id);
+          if (claimed === false) {
+            // Taken by another process or a previous run: never fired twice.
+            this.queue.remove(call);
+            this.registry.remove(call);
+          } else {
+            exhausted.add(skillKey); // database trouble: the place stays kept; try again on the next dispatch
+          }
+          continue;
+        }
+      }
       this.queue.remove(call);
       this.guard('offer', () => this.offer(call, res));
     }
     for (const call of this.queue.ordered()) {
-      if (!call.answered && !call.isOver) this.guard('hold', () => this.holdCaller(call));
+      if (!call.answered && !call.isOver && !call.callback) this.guard('hold', () => this.holdCaller(call));
     }
     await this.scheduleWake();
   }
@@ -235,7 +456,9 @@ export class CallService {
       await sw.stopMoh(call.channelId);
     }
     if (call.state !== 'queued') return;
-    const media = pos <= 1 ? ['sound:queue-youarenext'] : ['sound:queue-thereare', `number:${pos - 1}`, 'sound:queue-callswaiting'];
+    const names = pos <= 1 ? [PROMPTS.youAreNext] : positionAnnouncement(pos - 1);
+    if (this.deps.settings.callbackOffer) names.push(PROMPTS.callbackOffer);
+    const media = soundMediaList(names);
     call.playbackId = await sw.play(call.channelId, media);
   }
 
@@ -248,7 +471,21 @@ export class CallService {
       return this.hangupQuietly(call.channelId);
     }
     if (call.isOver) return;
-    if (call.state === 'answered') return this.enqueueAfterGreeting(call);
+    if (call.state === 'answered' && call.phase === 'after_hours') {
+      // Give the caller a moment to press 1 after the message, then say goodbye.
+      call.phaseTimer = setTimeout(() => this.guard('afterHours', () => this.closeAfterHours(call, false)), 5000);
+      call.phaseTimer.unref();
+      return;
+    }
+    if (call.state === 'answered') {
+      call.phase = null;
+      return this.deps.settings.ivrEnabled ? this.startMenu(call) : this.enqueueAfterGreeting(call);
+    }
+    if (call.state === 'menu') {
+      call.phaseTimer = setTimeout(() => this.guard('menuTimeout', () => this.chooseSkill(call, null)), this.deps.settings.ivrTimeoutSec * 1000);
+      call.phaseTimer.unref();
+      return;
+    }
     if (call.state === 'queued') {
       await this.startMoh(call);
       this.scheduleAnnouncement(call);
@@ -319,6 +556,7 @@ export class CallService {
       openCases: ctx?.openCases ?? [],
       queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
       offeredAt: new Date(now).toISOString(),
+      ...(call.callback ? { callback: true } : {}),
     });
     this.log.debug(
       { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
@@ -371,7 +609,7 @@ export class CallService {
   // ---- connecting ------------------------------------------------------------------------------------------
 
   private async onAgentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
-    const { sw, acd, repo, hub, settings } = this.deps;
+    const { sw, repo } = this.deps;
     const call = this.registry.get(callId);
     const offer = call?.offer;
     if (!call || !offer || offer.channelId !== channel.id || call.isOver) {
@@ -386,6 +624,7 @@ export class CallService {
     if (call.announceTimer) clearTimeout(call.announceTimer);
     call.announceTimer = null;
     this.queue.remove(call);
+    if (call.callback) return this.dialResident(call, channel.id);
 
     // addChannel blocks while a playback runs on the caller (DESIGN §8): stop it first.
     const prep: Promise<unknown>[] = [call.bridgeReady ?? (call.bridgeReady = this.createBridge(call))];
@@ -422,15 +661,20 @@ export class CallService {
       call.connecting = null;
     }
     if (call.isOver) return;
+    await this.markConnected(call, offer, channel.id, bridgeId);
+  }
+
+  private async markConnected(call: Call, offer: NonNullable<Call['offer']>, agentChannelId: string, bridgeId: string): Promise<void> {
+    const { acd, repo, hub, settings } = this.deps;
     // State changes before the next await: a hangup arriving meanwhile must see a connected call.
     const connectedAt = Date.now();
     call.connectedAt = connectedAt;
-    void repo.endOffer(call.id, channel.id, 'answered', new Date(connectedAt)); // same per-call chain, before the transition
+    void repo.endOffer(call.id, agentChannelId, 'answered', new Date(connectedAt)); // same per-call chain, before the transition
     const written = call.transition(
       'connected',
       {
         connected_at: new Date(connectedAt),
-        agent_channel_id: channel.id,
+        agent_channel_id: agentChannelId,
         wait_ms: connectedAt - call.startedAt,
         bridge_id: bridgeId,
       },
@@ -470,6 +714,14 @@ export class CallService {
   private async callerGone(call: Call, why: string): Promise<void> {
     if (call.isOver) return;
     if (call.state === 'survey') return this.endSurvey(call, null, 'caller_hangup');
+    if (call.state === 'answered' && call.phase === 'after_hours') {
+      call.clearTimers();
+      await call.transition('closed', { ended_at: new Date(), hangup_by: 'caller', hangup_cause: why });
+      return this.finish(call, null);
+    }
+    if (call.callback?.claimed && call.state !== 'connected') {
+      void this.deps.callbacks.finish(call.callback.requestId, 'failed').catch((err) => this.log.warn({ err }, 'callback status update failed'));
+    }
     if (call.transfer) await this.dropTransferLeg(call, call.transfer.answered ? 'answered' : 'cancelled');
     if (call.state === 'transferring' || call.state === 'transferred') {
       const now = Date.now();
@@ -484,6 +736,8 @@ export class CallService {
     this.queue.remove(call);
     if (call.state === 'connected' && call.agentId !== null) {
       await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'caller', hangup_cause: why });
+      // The console hears "ended" before the agent can be offered the next call.
+      await this.announceEnd(call, 'caller');
       if (call.agentChannelId) await this.hangupQuietly(call.agentChannelId);
       await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
       await this.finish(call, 'caller');
@@ -512,6 +766,7 @@ export class CallService {
     const talk = { talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent' as const, hangup_cause: why };
     if (!settings.survey || why === 'lost_while_disconnected') {
       await call.transition('ended', { ended_at: new Date(now), ...talk });
+      await this.announceEnd(call, 'agent');
       await this.hangupQuietly(call.channelId);
       await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
       await this.finish(call, 'agent');
@@ -519,8 +774,9 @@ export class CallService {
     }
     // The caller stays on for the survey; the agent is free (wrap-up) right away.
     await call.transition('survey', talk);
-    await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
     await this.announceEnd(call, 'agent');
+    await acd.end(call.agentId, call.id, settings.wrapUpSec * 1000, now);
+    await this.scheduleWake();
     await this.destroyBridge(call);
     if ((call.state as CallState) !== 'survey') return; // the caller hung up meanwhile
     call.surveyTimer = setTimeout(() => this.guard('surveyTimeout', () => this.endSurvey(call, null, 'timeout')), settings.surveyTimeoutSec * 1000);
@@ -530,8 +786,16 @@ export class CallService {
 
   private async onDtmf(channelId: string, digit: string): Promise<void> {
     const call = this.registry.forChannel(channelId);
-    if (!call || call.channelId !== channelId || call.state !== 'survey') return;
-    if (digit === '1' || digit === '2' || digit === '3') await this.endSurvey(call, Number(digit), 'rated');
+    if (!call || call.channelId !== channelId) return;
+    if (call.state === 'survey') {
+      if (digit === '1' || digit === '2' || digit === '3') await this.endSurvey(call, Number(digit), 'rated');
+    } else if (call.state === 'answered' && call.phase === 'after_hours') {
+      if (digit === '1') await this.closeAfterHours(call, true);
+    } else if (call.state === 'menu') {
+      await this.onMenuDigit(call, digit);
+    } else if (call.state === 'queued' && call.answered && digit === '1' && this.deps.settings.callbackOffer) {
+      await this.keepMyPlace(call);
+    }
   }
 
   /** Ends the survey: with a rating (thank-you, then hang up), on timeout, or because the caller hung up. */
@@ -557,10 +821,15 @@ export class CallService {
 
   private async finish(call: Call, hangupBy: 'caller' | 'agent' | null): Promise<void> {
     call.clearTimers();
+    if (call.callback?.claimed && call.state === 'ended') await this.deps.callbacks.finish(call.callback.requestId, 'done');
     await this.destroyBridge(call);
     this.registry.remove(call);
     await call.written;
-    if (call.agentId !== null && call.state === 'ended') await this.announceEnd(call, hangupBy);
+    if (call.agentId !== null && call.state === 'ended') {
+      await this.announceEnd(call, hangupBy);
+      // The agent's wrap-up ends by time; make sure some process re-runs dispatch then.
+      await this.scheduleWake();
+    }
   }
 
   /** Tells the agent's console the conversation is over, and wakes dispatch for when their wrap-up ends. */
@@ -576,7 +845,6 @@ export class CallService {
       hangupBy,
       ...(reason ? { reason } : {}),
     });
-    await this.scheduleWake();
   }
 
   // ---- transfers (一键转接, 三方通话, 110) -----------------------------------------------------------------
@@ -617,6 +885,7 @@ export class CallService {
       await call.transition('transferring', {}, { mode, target: resolved.label, emergency });
       await this.announceEnd(call, 'agent', 'transferred');
       await acd.end(t.agentId, call.id, settings.wrapUpSec * 1000);
+      await this.scheduleWake();
       if (agentChannel) await this.hangupQuietly(agentChannel);
       call.mohOn = false;
       await this.startMoh(call);
@@ -689,9 +958,10 @@ export class CallService {
     const agentChannel = call.agentChannelId;
     call.agentChannelId = null;
     await call.transition('transferred', {}, { target: t.target.label, why });
-    await this.deps.acd.end(call.agentId, call.id, this.deps.settings.wrapUpSec * 1000);
-    void this.deps.hub.publish(t.agentId, { type: 'transfer.progress', callId: call.id, transferId: t.id, mode: t.mode, target: t.target.label, status: 'completed' });
+    await this.deps.hub.publish(t.agentId, { type: 'transfer.progress', callId: call.id, transferId: t.id, mode: t.mode, target: t.target.label, status: 'completed' });
     await this.announceEnd(call, 'agent', 'transferred');
+    await this.deps.acd.end(call.agentId, call.id, this.deps.settings.wrapUpSec * 1000);
+    await this.scheduleWake();
     if (agentChannel) await this.hangupQuietly(agentChannel);
   }
 
@@ -802,13 +1072,14 @@ export class CallService {
    * are finalised; open records of a previous run whose channels still live are adopted; channels that entered
    * our app while we were away are taken as new calls; orphaned agent legs are hung up.
    */
-  async reconcile(): Promise<{ finalised: number; adopted: number; orphansHungUp: number; newCalls: number }> {
+  async reconcile(): Promise<{ finalised: number; adopted: number; orphansHungUp: number; newCalls: number; callbacksRestored: number }> {
     const { sw, repo, settings, acd } = this.deps;
     const [channels, open] = await Promise.all([sw.listChannels(), repo.openCalls(settings.nodeId)]);
     const live = new Map(channels.map((c) => [c.id, c]));
-    const stats = { finalised: 0, adopted: 0, orphansHungUp: 0, newCalls: 0 };
+    const stats = { finalised: 0, adopted: 0, orphansHungUp: 0, newCalls: 0, callbacksRestored: 0 };
 
     for (const call of this.registry.all()) {
+      if (call.callback && !call.offer?.answered && call.state === 'queued') continue; // a kept place: no channel yet
       if (!live.has(call.channelId)) {
         await this.callerGone(call, 'lost_while_disconnected');
         stats.finalised++;
@@ -843,6 +1114,15 @@ export class CallService {
         await this.acceptInbound(ch);
         stats.newCalls++;
       }
+    }
+
+    // Kept places survive a restart in their order; callbacks a previous run had started are not fired twice.
+    const known = new Set(this.registry.all().flatMap((c) => (c.callback ? [c.callback.requestId] : [])));
+    await this.deps.callbacks.interruptDialing(settings.nodeId, [...known]);
+    for (const w of await this.deps.callbacks.waiting(settings.nodeId)) {
+      if (known.has(w.id)) continue;
+      this.queue.add(this.virtualCallback(w.id, w.call_id, w.number, w.skill, w.position_at.getTime()));
+      stats.callbacksRestored++;
     }
 
     // Agents still held for calls this node no longer has.
@@ -924,6 +1204,10 @@ export class CallService {
   stats(): { active: number; waiting: number; longestWaitMs: number } {
     return { active: this.registry.size, waiting: this.queue.size, longestWaitMs: this.queue.oldestWaitMs() };
   }
+}
+
+function soundMedia(name: string): string {
+  return soundMediaList([name])[0]!;
 }
 
 function toMedia(s: string): string {

@@ -4,6 +4,7 @@
 export type CallState =
   | 'ringing' // in Stasis, not answered: the caller hears ringback
   | 'answered' // answered, greeting or menu playing
+  | 'menu' // optional IVR menu choosing the agents' skill
   | 'queued' // waiting for an agent (music on hold once answered)
   | 'offering' // an agent's phone is ringing for this call
   | 'connected' // caller and agent bridged
@@ -12,14 +13,17 @@ export type CallState =
   | 'transferred' // the caller talks with the department; the agent has left
   | 'ended' // terminal: talked to an agent
   | 'abandoned' // terminal: caller hung up before an agent answered
-  | 'failed'; // terminal: we could not handle it (e.g. Asterisk lost the channel)
+  | 'failed' // terminal: we could not handle it (e.g. Asterisk lost the channel)
+  | 'callback_requested' // terminal: the caller hung up keeping their place; a callback call will follow
+  | 'closed'; // terminal: outside opening hours
 
-export const TERMINAL: ReadonlySet<CallState> = new Set(['ended', 'abandoned', 'failed']);
+export const TERMINAL: ReadonlySet<CallState> = new Set(['ended', 'abandoned', 'failed', 'callback_requested', 'closed']);
 
 const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   ringing: ['answered', 'queued', 'abandoned', 'failed'],
-  answered: ['queued', 'abandoned', 'failed'],
-  queued: ['offering', 'abandoned', 'failed'],
+  answered: ['menu', 'queued', 'closed', 'abandoned', 'failed'],
+  menu: ['queued', 'abandoned', 'failed'],
+  queued: ['offering', 'abandoned', 'failed', 'callback_requested'],
   offering: ['queued', 'connected', 'abandoned', 'failed'],
   connected: ['ended', 'survey', 'transferring', 'transferred', 'failed'],
   transferring: ['transferred', 'queued', 'ended', 'failed'],
@@ -28,6 +32,8 @@ const TRANSITIONS: Record<CallState, readonly CallState[]> = {
   ended: [],
   abandoned: [],
   failed: [],
+  callback_requested: [],
+  closed: [],
 };
 
 export function canTransition(from: CallState, to: CallState): boolean {
@@ -46,8 +52,10 @@ export class IllegalCallTransition extends Error {
 }
 
 /** Outcome stored on the call record for a terminal state. */
-export function outcomeOf(state: CallState): 'answered' | 'abandoned' | 'failed' | null {
+export function outcomeOf(state: CallState): 'answered' | 'abandoned' | 'failed' | 'callback' | 'after_hours' | null {
   if (state === 'ended') return 'answered';
+  if (state === 'callback_requested') return 'callback';
+  if (state === 'closed') return 'after_hours';
   if (state === 'abandoned') return 'abandoned';
   if (state === 'failed') return 'failed';
   return null;

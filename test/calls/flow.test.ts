@@ -172,7 +172,10 @@ describe('114 call flow', () => {
     leg.hangup();
     expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop.callId, hangupBy: 'agent' });
     await caller.waitFor('destroyed');
-    const live = await t.app.acd.get(agent.agentId);
+    const live = await waitFor(async () => {
+      const l = await t.app.acd.get(agent.agentId);
+      return l.state === 'busy' ? null : l;
+    }, 'agent released');
     expect(live.state).toBe('wrap_up');
     expect(live.wrapUntil! - Date.now()).toBeGreaterThan(25_000);
     expect((await lab.callRow(pop.callId as string)).hangup_by).toBe('agent');
@@ -216,8 +219,11 @@ describe('114 call flow with a greeting and queue announcements', () => {
     const playFor = (id: string) => () => sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${id}/play`));
     const p1 = await waitFor(playFor(first.id), 'announcement to the first caller', 4000);
     const p2 = await waitFor(playFor(second.id), 'announcement to the second caller', 4000);
-    expect(decodeURIComponent(p1.path)).toContain('media=sound:queue-youarenext');
-    expect(decodeURIComponent(p2.path)).toContain('media=sound:queue-thereare,number:1,sound:queue-callswaiting');
+    // 您是下一位 / 您前面还有 一 位来电在等候, then the offer to keep one's place and be called back.
+    expect(decodeURIComponent(p1.path)).toContain('media=sound:hotline114/you-are-next,sound:hotline114/callback-offer');
+    expect(decodeURIComponent(p2.path)).toContain(
+      'media=sound:hotline114/position-before,sound:hotline114/num/1,sound:hotline114/position-after,sound:hotline114/callback-offer',
+    );
     // Music stops for the announcement and comes back after it.
     const mohOff = sim.restLog.findIndex((r) => r.method === 'DELETE' && r.path.startsWith(`/ari/channels/${first.id}/moh`));
     expect(mohOff).toBeGreaterThanOrEqual(0);
