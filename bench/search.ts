@@ -256,6 +256,19 @@ async function main() {
     log(`  ratio ILIKE / index steady state: p50 ${(pct(ilike, 50) / pct(warm, 50)).toFixed(0)}×, p95 ${(pct(ilike, 95) / pct(warm, 95)).toFixed(0)}×`);
     log(`  ratio ILIKE / index first request: p50 ${(pct(ilike, 50) / pct(cold, 50)).toFixed(0)}×, p95 ${(pct(ilike, 95) / pct(cold, 95)).toFixed(0)}×`);
     if (builds.length) log(`  hot aggregates built on demand: ${builds.length}, ${builds.map((b) => f1(b)).join(', ')} ms (writers wait that long once)`);
+    // Write cost: cases inserted one by one through the triggers (search_docs row, vector, hot aggregates).
+    const catId = (await db.query<{ id: number }>(`select id from categories where code = 'help-heating'`)).rows[0]!.id;
+    const writes: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t1 = performance.now();
+      await db.query(
+        `insert into cases (tracking_no, channel, status, contact_phone, category_id, title, description)
+         values ($1, 'web', 'draft', '13800000000', $2, '幸福小区供暖不热', '市民反映：幸福小区3号楼2单元家中暖气不热，室温只有十四度，已经持续一周了，希望相关部门尽快处理。')`,
+        [`114-29991231-${String(i).padStart(6, '0')}`, catId],
+      );
+      writes.push(ms(t1));
+    }
+    log(`  write cost (insert of one case, triggers incl. hot aggregates): p50 ${f1(pct(writes, 50))} ms, p95 ${f1(pct(writes, 95))} ms`);
     const hot = await db.query<{ n: number; rows: number }>(`select (select count(*) from search_hot_queries)::int as n, (select count(*) from search_hot_counts)::int as rows`);
     log(`  hot aggregate table: ${hot.rows[0]!.n} queries, ${hot.rows[0]!.rows} rows; index ${sizes.gin} (${(sizes.gin_bytes / docs).toFixed(0)} B/doc)`);
   } finally {
