@@ -121,7 +121,7 @@ describe('call path under failure', () => {
         return r.ended_at ? r : null;
       }, 'adopted call closed');
       expect(row).toMatchObject({ state: 'ended', hangup_by: 'caller', agent_id: agent.agentId });
-      expect((await second.t.app.acd.get(agent.agentId)).state).toBe('ready');
+      await second.waitFor(async () => (await second.t.app.acd.get(agent.agentId)).state === 'ready', 'agent released to ready');
       const events = await second.t.app.db.query(`select to_state from call_events where call_id = $1 order by id`, [pop.callId]);
       expect(events.rows.map((r) => r.to_state)).toEqual(['ringing', 'queued', 'offering', 'connected', 'ended']);
     } finally {
