@@ -24,6 +24,11 @@ export class Call {
   state: CallState;
   /** Caller's channel has been answered (greeting, MOH). Until then the caller hears ringback. */
   answered = false;
+  /**
+   * The ringback indication sent to the unanswered caller (settled, never rejects). Answering waits for it: a
+   * ring indication that reaches Asterisk after the answer and MOH replaces the music with in-band ringback.
+   */
+  ringSent: Promise<void> | null = null;
   mohOn = false;
   playbackId: string | null = null;
   bridgeId: string | null = null;

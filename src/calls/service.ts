@@ -152,10 +152,11 @@ export class CallService {
       }
       return call; // the next step follows the end of the prompt (onPlaybackFinished)
     }
-    // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8).
+    // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8). The ringback
+    // indication goes out before dispatch can answer the caller (no agent: MOH); see holdCaller.
+    call.ringSent = sw.ring(channel.id).catch((err) => this.log.warn({ err, callId: call.id }, 'ring indication failed'));
     this.queue.add(call);
     this.kick();
-    sw.ring(channel.id).catch((err) => this.log.warn({ err, callId: call.id }, 'ring indication failed'));
     return call;
   }
 
@@ -426,6 +427,10 @@ export class CallService {
     const { sw } = this.deps;
     if (call.answered || call.isOver) return;
     call.answered = true;
+    // Real Asterisk (chan_pjsip) turns a ring indication on an answered channel into in-band ringback, which
+    // stops the music on hold: answer and start MOH only once our ring request has been carried out.
+    if (call.ringSent) await call.ringSent;
+    if (call.isOver) return;
     await sw.answer(call.channelId);
     void this.deps.repo.patch(call.id, { answered_at: new Date() });
     if (call.isOver || call.state !== 'queued') return;
@@ -630,7 +635,9 @@ export class CallService {
     const prep: Promise<unknown>[] = [call.bridgeReady ?? (call.bridgeReady = this.createBridge(call))];
     if (!call.answered) {
       call.answered = true;
-      prep.push(sw.answer(call.channelId).then(() => repo.patch(call.id, { answered_at: new Date() })));
+      prep.push(
+        (call.ringSent ?? Promise.resolve()).then(() => sw.answer(call.channelId)).then(() => repo.patch(call.id, { answered_at: new Date() })),
+      );
     }
     if (call.playbackId) {
       const pb = call.playbackId;
