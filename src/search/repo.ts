@@ -103,16 +103,18 @@ export function createSearchRepo(db: Db) {
       addRows(sql, rows);
       const keyset = after ? `where (created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)` : '';
       const lim = sql.p(limit);
-      const { rows: out } = await db.query<ComboRow & { id: number | null; page: boolean }>(
-        `with hits as materialized (
+      const text = `with hits as materialized (
            select id, created_at, doc_type, category_id, department_id, status, channel from search_docs ${whereOf(sql)}
          )
          select false as page, null::bigint as id, doc_type, category_id, department_id, status, channel, count(*)::int as n
            from hits group by 3, 4, 5, 6, 7
          union all
-         (select true, id, null, null, null, null, null, null from hits ${keyset} order by created_at desc, id desc limit ${lim})`,
-        sql.params,
-      );
+         (select true, id, null, null, null, null, null, null from hits ${keyset} order by created_at desc, id desc limit ${lim})`;
+      // No JIT: compiling costs 40–100 ms, more than the counting itself below the hot threshold.
+      const out = await db.withTransaction(async (tx) => {
+        await db.query(`select set_config('jit', 'off', true)`, [], tx);
+        return (await db.query<ComboRow & { id: number | null; page: boolean }>(text, sql.params, tx)).rows;
+      });
       return { combos: out.filter((r) => !r.page), ids: out.filter((r) => r.page).map((r) => Number(r.id)) };
     },
 
@@ -129,9 +131,14 @@ export function createSearchRepo(db: Db) {
       if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
       const text = `select id from search_docs ${whereOf(sql)} order by created_at desc, id desc limit ${sql.p(limit)}`;
       // The planner under-estimates such queries (LIKE and multi-bigram selectivity) and would scan everything.
+      // JIT compilation and parallel workers would cost more than the few thousand rows the walk checks.
       return db.withTransaction(async (tx) => {
-        await db.query(`set local enable_seqscan = off`, [], tx);
-        await db.query(`set local enable_bitmapscan = off`, [], tx);
+        await db.query(
+          `select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+                  set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`,
+          [],
+          tx,
+        );
         const { rows } = await db.query<{ id: number }>(text, sql.params, tx);
         return rows.map((r) => Number(r.id));
       });
