@@ -1,6 +1,7 @@
 // SQL of the KPIs. Inbound calls are counted by their start time; periods are cut in the reporting time zone.
 // Definitions (also in the route's description):
-//   offered = inbound calls started in the range; answered / abandoned / failed by outcome;
+//   offered = inbound calls started in the range within opening hours (after_hours calls are counted apart);
+//   answered / abandoned / failed / callback (left the queue asking to be called back) by outcome;
 //   answeredWithinSl = answered with wait_ms <= the threshold (wait = from arrival to connection);
 //   avgWaitMs over answered and abandoned calls; avgAnswerWaitMs (ASA) over answered; avgTalkMs over answered.
 import type { Db } from '../infra/db';
@@ -9,6 +10,8 @@ export type Granularity = 'hour' | 'day' | 'month';
 
 export interface CallAggRow {
   offered: number;
+  callback_requested: number;
+  after_hours: number;
   answered: number;
   abandoned: number;
   failed: number;
@@ -54,7 +57,9 @@ export interface TopicRow {
 }
 
 const callAggs = (sl: string) => `
-  count(c.started_at)::int as offered,
+  (count(c.started_at) filter (where c.outcome is distinct from 'after_hours'))::int as offered,
+  (count(*) filter (where c.outcome = 'callback'))::int as callback_requested,
+  (count(*) filter (where c.outcome = 'after_hours'))::int as after_hours,
   (count(*) filter (where c.outcome = 'answered'))::int as answered,
   (count(*) filter (where c.outcome = 'abandoned'))::int as abandoned,
   (count(*) filter (where c.outcome in ('failed', 'no_agent')))::int as failed,

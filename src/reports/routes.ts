@@ -9,10 +9,12 @@ const Rate = Nullable(Type.Number({ description: '比率（0–1，保留 4 位�
 const Ms = Nullable(Type.Integer());
 
 const CallFiguresProps = {
-  offered: Type.Integer({ description: '呼入量（该时段开始的呼入电话）' }),
+  offered: Type.Integer({ description: '呼入量（该时段开始、服务时间内的呼入电话）' }),
   answered: Type.Integer({ description: '人工接通量' }),
   abandoned: Type.Integer({ description: '放弃量（接通坐席前挂机）' }),
   failed: Type.Integer({ description: '失败量' }),
+  callbackRequested: Type.Integer({ description: '排队中选择“保留位置回拨”的来电' }),
+  afterHours: Type.Integer({ description: '非服务时间来电（不计入呼入量）' }),
   answeredWithinSl: Type.Integer({ description: '在服务水平阈值内接通的数量' }),
   answerRate: Rate,
   abandonRate: Rate,

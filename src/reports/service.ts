@@ -8,6 +8,8 @@ export interface CallFigures {
   answered: number;
   abandoned: number;
   failed: number;
+  callbackRequested: number;
+  afterHours: number;
   answeredWithinSl: number;
   answerRate: number | null;
   abandonRate: number | null;
@@ -87,6 +89,8 @@ function figures(r: CallAggRow): CallFigures {
     answered: r.answered,
     abandoned: r.abandoned,
     failed: r.failed,
+    callbackRequested: r.callback_requested,
+    afterHours: r.after_hours,
     answeredWithinSl: r.answered_in_sl,
     answerRate: ratio(r.answered, r.offered),
     abandonRate: ratio(r.abandoned, r.offered),

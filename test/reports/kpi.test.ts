@@ -13,7 +13,7 @@ describe('KPI report', () => {
   let survey = false;
   const ids: Record<string, string> = {};
 
-  async function call(key: string, c: { at: Date; outcome: 'answered' | 'abandoned' | 'failed'; waitS: number; talkS?: number; agent?: TestUser; direction?: string; score?: number }) {
+  async function call(key: string, c: { at: Date; outcome: 'answered' | 'abandoned' | 'failed' | 'after_hours'; waitS: number; talkS?: number; agent?: TestUser; direction?: string; score?: number }) {
     const id = randomUUID();
     ids[key] = id;
     const connected = c.outcome === 'answered' ? new Date(c.at.getTime() + c.waitS * 1000) : null;
@@ -60,6 +60,7 @@ describe('KPI report', () => {
     await call('6', { at: local('09:50'), outcome: 'failed', waitS: 2 });
     await call('7', { at: local('14:00'), outcome: 'abandoned', waitS: 50 });
     await call('8', { at: local('14:30'), outcome: 'answered', waitS: 16, talkS: 240, agent: b });
+    await call('12', { at: local('22:30'), outcome: 'after_hours', waitS: 0 }); // counted apart, not offered
     // Not in the day: the evening before, the next midnight, and an outbound call.
     await call('9', { at: local('23:59', '2026-03-01'), outcome: 'answered', waitS: 1, talkS: 10, agent: a });
     await call('10', { at: local('00:00', '2026-03-03'), outcome: 'abandoned', waitS: 3 });
@@ -136,6 +137,8 @@ describe('KPI report', () => {
       answered: 5,
       abandoned: 2,
       failed: 1,
+      callbackRequested: 0,
+      afterHours: 1,
       answeredWithinSl: 3,
       answerRate: 0.625,
       abandonRate: 0.25,
@@ -155,6 +158,8 @@ describe('KPI report', () => {
       answered: 2,
       abandoned: 1,
       failed: 0,
+      callbackRequested: 0,
+      afterHours: 0,
       answeredWithinSl: 1,
       answerRate: 0.6667,
       abandonRate: 0.3333,
