@@ -184,8 +184,8 @@ describe('missed-call click-to-call (simulator)', () => {
     const placed = await t.app.supervision.dialer!.place({ agentEndpoint: `PJSIP/${agent.endpoint}`, number, kind: 'other' });
     await waitFor(() => sim.bridges().some((b) => b.channels.includes(`${placed.callId}-cbr`)), 'bridged');
     await new Promise((r) => setTimeout(r, 200));
-    const stray = await t.app.db.query(`select count(*)::int as n from calls where channel_id like $1`, [`${placed.callId}%`]);
-    expect(stray.rows[0].n).toBe(0);
+    const stray = await t.app.db.query<{ n: number }>(`select count(*)::int as n from calls where channel_id like $1`, [`${placed.callId}%`]);
+    expect(stray.rows[0]!.n).toBe(0);
   });
 
   it('reports a busy resident and hangs up the agent', async () => {
