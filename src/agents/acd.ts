@@ -44,10 +44,11 @@ local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCOR
 for i = 1, #ids, 2 do
   local id, score = ids[i], ids[i + 1]
   local k = prefix .. 'agent:' .. id
-  local f = redis.call('HMGET', k, 'state', 'device', 'skills', 'ext', 'endpoint')
+  local f = redis.call('HMGET', k, 'state', 'device', 'skills', 'ext', 'endpoint', 'unreachableUntil')
   local st = f[1]
   local skillOk = (skill == '') or (string.find(',' .. (f[3] or '') .. ',', ',' .. skill .. ',', 1, true) ~= nil)
-  if (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and skillOk then
+  local reachable = (tonumber(f[6] or '') or 0) <= now
+  if (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and skillOk and reachable then
     redis.call('ZREM', prefix .. 'idle', id)
     redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node', node, 'idleScore', score,
       'reason', '', 'wrapUntil', '')
@@ -223,6 +224,9 @@ export class Acd {
       missed: 0,
       wrapUntil: '',
       pendingPause: '',
+      // What we knew of the phone may be stale: presence re-reads it at sign-in.
+      device: '',
+      unreachableUntil: '',
     });
     if (initial === 'ready') m.zadd(`${this.p}idle`, now, String(a.agentId));
     else m.zrem(`${this.p}idle`, String(a.agentId));
@@ -276,6 +280,19 @@ export class Acd {
     const r = (await this.run(LUA_END, this.p, agentId, callId, now, wrapMs)) as string | null;
     if (r === 'ready') await this.announceAvailable();
     return (r as AgentState) ?? null;
+  }
+
+  /**
+   * Asterisk refused to ring this agent's phone (unregistered or unreachable): skip them until `untilMs`. Heals by
+   * itself, so it needs neither AMI nor a timer.
+   */
+  async markUnreachable(agentId: number, untilMs: number): Promise<void> {
+    await this.redis.eval(
+      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'unreachableUntil', ARGV[1]) end return 0`,
+      1,
+      this.key(agentId),
+      untilMs,
+    );
   }
 
   async setDevice(agentId: number, device: string): Promise<void> {

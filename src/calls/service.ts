@@ -41,6 +41,9 @@ export interface CallServiceDeps {
 
 type OfferResult = 'no_answer' | 'busy' | 'failed';
 
+/** How long an agent whose phone Asterisk refused to ring is skipped (AMI presence usually knows sooner). */
+const UNREACHABLE_BACKOFF_MS = 30_000;
+
 const DIAL_FAILURES: Record<string, OfferResult> = {
   NOANSWER: 'no_answer',
   BUSY: 'busy',
@@ -492,7 +495,8 @@ export class CallService {
       return;
     }
     if (call.state === 'queued') {
-      await this.startMoh(call);
+      // The caller may have hung up during the announcement: "not found" here is the expected race.
+      await this.startMoh(call).catch((err) => this.ignoreNotFound(err));
       this.scheduleAnnouncement(call);
     }
   }
@@ -602,6 +606,9 @@ export class CallService {
     const { acd, repo, settings, hub } = this.deps;
     const now = new Date();
     void repo.endOffer(call.id, channelId, result, now);
+    // Asterisk refused to ring the phone (unregistered/unreachable): until AMI says otherwise, don't offer again
+    // at once — three instant refusals would otherwise auto-pause the agent within milliseconds.
+    if (result === 'failed') await acd.markUnreachable(offer.agentId, Date.now() + UNREACHABLE_BACKOFF_MS);
     const agentState = await acd.missed(offer.agentId, call.id, settings.maxMissedOffers);
     this.log.info({ callId: call.id, agentId: offer.agentId, result, agentState }, 'offer not answered');
     void hub.publish(offer.agentId, { type: 'call.ended', callId: call.id, endedAt: now.toISOString(), outcome: 'missed', hangupBy: null, reason: result });
@@ -752,10 +759,11 @@ export class CallService {
     }
     const offer = call.offer;
     call.offer = null;
+    // Same per-call chain: the offer's end commits before the abandoned state anyone is told about.
+    if (offer) void repo.endOffer(call.id, offer.channelId, 'cancelled', new Date(now));
     await call.transition('abandoned', { ended_at: new Date(now), wait_ms: now - call.startedAt, hangup_by: 'caller', hangup_cause: why });
     if (offer) {
       if (offer.timer) clearTimeout(offer.timer);
-      void repo.endOffer(call.id, offer.channelId, 'cancelled', new Date(now));
       await this.hangupQuietly(offer.channelId);
       if (offer.answered) await acd.end(offer.agentId, call.id, 0, now);
       else await acd.cancel(offer.agentId, call.id, now);

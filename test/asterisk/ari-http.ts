@@ -278,6 +278,9 @@ async function route(ctx: AriHttpContext, method: string, url: URL, bodyText: st
       const ch = stasisChannel(core, a);
       return queued(ch, () => {
         ch.ringing = method === 'POST';
+        // Real Asterisk 22 (chan_pjsip): ringing indicated on an answered channel is played as in-band ringback,
+        // which stops a running music-on-hold generator.
+        if (method === 'POST' && ch.state === 'Up' && ch.mohPlaying) core.stopMoh(ch);
       });
     }
     if (n === 3 && b === 'moh' && (method === 'POST' || method === 'DELETE')) {

@@ -89,6 +89,21 @@ describe('114 call flow', () => {
     await fast.console.next('call.ended');
   });
 
+  it('skips a phone Asterisk refuses to ring (unreachable) instead of auto-pausing its agent in milliseconds', async () => {
+    lab = await startLab({ env: { CALL_MAX_MISSED_OFFERS: '3' } });
+    const { sim, t } = lab;
+    const gone = await lab.addAgent({ unreachable: true });
+    const ok = await lab.addAgent({ answerAfterMs: 20 });
+    const callers = ['13900000061', '13900000062'].map((n, i) => sim.dial({ from: `caller${i}`, callerNumber: n, app: 'hotline114', appArgs: ['inbound'] }));
+    await ok.console.next('call.connected');
+    const live = await t.app.acd.get(gone.agentId);
+    expect(live.state).toBe('ready'); // one refusal, not three in a row
+    expect(live.missed).toBe(1);
+    const refused = sim.restLog.filter((r) => r.status === 500 && r.path.includes(encodeURIComponent(`PJSIP/${gone.endpoint}`)));
+    expect(refused).toHaveLength(1);
+    for (const c of callers) c.hangup();
+  });
+
   it('treats a busy phone like a missed offer and tries the next agent', async () => {
     lab = await startLab();
     const busy = await lab.addAgent({ busy: true });
@@ -112,6 +127,12 @@ describe('114 call flow', () => {
     await c2.waitFor('Up'); // no agent: the service answers and plays music on hold
     await waitFor(() => sim.channel(c2.id)?.mohPlaying, 'music on hold for the waiting caller');
     expect(lab.t.app.calls!.queue.size).toBe(1);
+    // The ringback indication sent at StasisStart must not replace the music (real chan_pjsip would).
+    const ringIdx = sim.restLog.findIndex((r) => r.method === 'POST' && r.path === `/ari/channels/${c2.id}/ring`);
+    const answerIdx = sim.restLog.findIndex((r) => r.path === `/ari/channels/${c2.id}/answer`);
+    expect(ringIdx).toBeGreaterThanOrEqual(0);
+    expect(ringIdx).toBeLessThan(answerIdx);
+    expect(sim.channel(c2.id)?.mohPlaying).toBe(true);
 
     c1.hangup();
     await agent.console.next('call.ended');
