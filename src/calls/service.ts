@@ -104,6 +104,7 @@ export class CallService {
     if (args[0] === 'agent') return this.onAgentLegAnswered(channel, args[1] ?? '');
     if (args[0] === 'transfer') return this.onTransferAnswered(channel, args[1] ?? '');
     if (args[0] === 'resident') return this.onResidentAnswered(channel, args[1] ?? '');
+    if (args[0] === 'callback') return; // click-to-call legs: the supervision dialler owns them
     if (this.registry.forChannel(channel.id)) return; // already adopted by reconcile
     await this.acceptInbound(channel);
   }
@@ -1121,8 +1122,8 @@ export class CallService {
       if (this.registry.forChannel(ch.id)) continue;
       const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
       const [chApp, kind] = data.split(',');
-      if (chApp !== app) continue;
-      if (kind === 'agent' || /-a\d+$/.test(ch.id)) {
+      if (chApp !== app || kind === 'callback') continue; // click-to-call legs are the dialler's
+      if (kind === 'agent' || kind === 'transfer' || kind === 'resident' || /-(a|t)\d+$/.test(ch.id)) {
         await this.hangupQuietly(ch.id);
         stats.orphansHungUp++;
       } else if (ch.state === 'Ring' || ch.state === 'Up' || ch.state === 'Ringing') {
@@ -1174,7 +1175,29 @@ export class CallService {
       await this.hangupQuietly(row.channel_id);
       return;
     }
-    // Not connected any more (or never was): any agent leg is stale; the caller waits again at the front.
+    if (row.state === 'transferred') {
+      // The caller was talking with the department: keep following that leg, or end the call if it is gone.
+      const leg = [...live.keys()].find((id) => id.startsWith(`${row.id}-t`));
+      call.agentId = row.agent_id;
+      call.agentReleased = true;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      if (leg) {
+        call.transfer = await this.deps.transfers.adopt(leg, row.agent_id ?? 0);
+        this.registry.mapChannel(leg, call);
+        return;
+      }
+      await call.transition('ended', { ended_at: new Date(), hangup_by: 'system', hangup_cause: 'lost_while_disconnected' });
+      await this.hangupQuietly(row.channel_id);
+      await this.finish(call, null);
+      return;
+    }
+    // Not connected any more (or never was): any agent or transfer leg is stale; the caller waits again at the front.
+    for (const [id] of live) {
+      if (id.startsWith(`${row.id}-t`)) {
+        await this.hangupQuietly(id);
+        await this.deps.transfers.endForChannel(id, 'failed');
+      }
+    }
     if (row.agent_channel_id && live.has(row.agent_channel_id)) await this.hangupQuietly(row.agent_channel_id);
     for (const [id] of live) if (id.startsWith(`${row.id}-a`)) await this.hangupQuietly(id);
     if (row.agent_id !== null) await this.deps.acd.cancel(row.agent_id, row.id);
@@ -1185,6 +1208,7 @@ export class CallService {
       await this.agentGone(call, 'lost_while_disconnected');
       return;
     }
+    if (row.state !== 'queued') void this.deps.repo.transition(row.id, row.state, 'queued', {}, { adopted: true });
     call.state = 'queued';
     call.enqueuedAt = row.queued_at?.getTime() ?? row.started_at.getTime();
     this.queue.add(call);

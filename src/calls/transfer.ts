@@ -63,6 +63,29 @@ export class TransferRepo {
     await this.db.query('update call_transfers set ended_at = now(), result = coalesce(result, $2) where id = $1 and ended_at is null', [id, result]);
   }
 
+  /** After a restart: the live, answered transfer leg of a call, rebuilt from its record. */
+  async adopt(channelId: string, agentId: number): Promise<Transfer> {
+    const { rows } = await this.db.query<{ id: number; mode: TransferMode; target_type: ResolvedTarget['type']; department_id: number | null; target: string; dial_string: string; started_at: Date }>(
+      'select id, mode, target_type, department_id, target, dial_string, started_at from call_transfers where channel_id = $1',
+      [channelId],
+    );
+    const r = rows[0];
+    return {
+      id: r?.id ?? null,
+      mode: r?.mode ?? 'blind',
+      target: { type: r?.target_type ?? 'number', departmentId: r?.department_id ?? null, label: r?.target ?? '', dialString: r?.dial_string ?? '' },
+      channelId,
+      startedAt: r?.started_at.getTime() ?? Date.now(),
+      answered: true,
+      agentId,
+      timer: null,
+    };
+  }
+
+  async endForChannel(channelId: string, result: 'answered' | 'no_answer' | 'busy' | 'failed' | 'cancelled'): Promise<void> {
+    await this.db.query('update call_transfers set ended_at = now(), result = coalesce(result, $2) where channel_id = $1 and ended_at is null', [channelId, result]);
+  }
+
   async forCall(callId: string): Promise<Record<string, unknown>[]> {
     const { rows } = await this.db.query(
       `select t.id, t.mode, t.target_type as "targetType", t.target, d.code as "departmentCode", t.started_at as "startedAt",

@@ -98,6 +98,43 @@ describe('call path under failure', () => {
     await agent.console.next('call.ended');
   }, 30_000);
 
+  it('follows a transferred call across a restart and closes it when the department hangs up', async () => {
+    const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
+    const prefix = uniqueName('h114xfer');
+    try {
+      const first = await startLab({ sim, env: { REDIS_PREFIX: prefix } });
+      labs.push(first);
+      await first.t.app.db.query(`insert into departments (code, name, sip_endpoint) values ('heating', '供热公司', 'PJSIP/dept-heating')`);
+      sim.addEndpoint('dept-heating', { context: 'from-trunk', behavior: { answerAfterMs: 20 } });
+      const agent = await first.addAgent({ answerAfterMs: 10 });
+      const caller = sim.dial({ from: 'caller1', callerNumber: '13900000451', app: 'hotline114', appArgs: ['inbound'] });
+      const pop = await agent.console.next('call.offered');
+      await agent.console.next('call.connected');
+      await first.t.inject({ method: 'POST', url: `/api/calls/${pop.callId}/transfer`, headers: agent.user.headers, payload: { mode: 'blind', departmentCode: 'heating' } });
+      await first.waitFor(async () => (await first.callRow(pop.callId as string)).state === 'transferred', 'transferred');
+      await first.t.app.close();
+
+      const second = await startLab({ sim, env: { REDIS_PREFIX: prefix }, schema: first.t.schema });
+      labs.push(second);
+      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'transferred call adopted');
+      expect(adopted.state).toBe('transferred');
+      expect(sim.channel(caller.id)?.bridgeId).toBeTruthy();
+      sim.channels().find((c) => c.endpoint === 'dept-heating')!.hangup();
+      await caller.waitFor('destroyed');
+      const row = await second.waitFor(async () => {
+        const r = await second.callRow(pop.callId as string);
+        return r.ended_at ? r : null;
+      }, 'call closed');
+      expect(row).toMatchObject({ state: 'ended', hangup_cause: 'transfer_target_hangup' });
+      const tr = await second.t.app.db.query('select result, ended_at from call_transfers where call_id = $1', [pop.callId]);
+      expect(tr.rows).toEqual([{ result: 'answered', ended_at: expect.any(Date) }]);
+    } finally {
+      for (const l of labs.reverse()) await l.close();
+      labs.length = 0;
+      await sim.stop();
+    }
+  }, 30_000);
+
   it('adopts a connected call after a service restart and closes it properly later', async () => {
     const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
     const prefix = uniqueName('h114restart');

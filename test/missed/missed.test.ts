@@ -173,9 +173,8 @@ describe('missed-call click-to-call (simulator)', () => {
   });
 
   // Contract with the call flow (src/calls/service.ts): StasisStarts whose first argument is "callback" belong to
-  // the callback dialler. Today CallService.onStasisStart takes them as new inbound calls (phantom call records);
-  // flip this to it() once it leaves them alone.
-  it.failing('the inbound call flow leaves callback legs alone', async () => {
+  // the callback dialler; the inbound flow must not take them as new calls (no phantom call records).
+  it('the inbound call flow leaves callback legs alone', async () => {
     lab = await startLab({ env: { CALL_SURVEY: 'false' } });
     const { sim, t, waitFor } = lab;
     const agent = await lab.addAgent({ answerAfterMs: 30 }, { login: false });
