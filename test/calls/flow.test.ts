@@ -238,8 +238,8 @@ describe('114 call flow with a greeting and queue announcements', () => {
     const second = sim.dial({ from: 'caller2', callerNumber: '13900000602', app: 'hotline114', appArgs: ['inbound'] });
     await second.waitFor('Up');
     const playFor = (id: string) => () => sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${id}/play`));
-    const p1 = await waitFor(playFor(first.id), 'announcement to the first caller', 4000);
-    const p2 = await waitFor(playFor(second.id), 'announcement to the second caller', 4000);
+    const p1 = await waitFor(playFor(first.id), 'announcement to the first caller', 10000);
+    const p2 = await waitFor(playFor(second.id), 'announcement to the second caller', 10000);
     // 您是下一位 / 您前面还有 一 位来电在等候, then the offer to keep one's place and be called back.
     expect(decodeURIComponent(p1.path)).toContain('media=sound:hotline114/you-are-next,sound:hotline114/callback-offer');
     expect(decodeURIComponent(p2.path)).toContain(
@@ -249,7 +249,7 @@ describe('114 call flow with a greeting and queue announcements', () => {
     const mohOff = sim.restLog.findIndex((r) => r.method === 'DELETE' && r.path.startsWith(`/ari/channels/${first.id}/moh`));
     expect(mohOff).toBeGreaterThanOrEqual(0);
     expect(mohOff).toBeLessThan(sim.restLog.indexOf(p1));
-    await waitFor(() => sim.channel(first.id)?.mohPlaying, 'music back on after the announcement', 4000);
+    await waitFor(() => sim.channel(first.id)?.mohPlaying, 'music back on after the announcement', 10000);
     first.hangup();
     second.hangup();
     await second.waitFor('destroyed');
