@@ -1,9 +1,10 @@
 // @ts-check
 // Supervisor / admin / dispatcher page: search with facets and highlighted snippets (only <mark> is kept),
 // case detail with its full history (dispatch, extension decisions), live agent board, extension approvals,
-// overdue cases and department notices (督办). KPI charts come with the reports API (placeholder only).
+// overdue cases and department notices (督办), and the KPI dashboard (plain SVG charts built with DOM calls) with
+// its CSV exports. The board comes over Server-Sent Events; listen / whisper / barge call the spy route.
 import {
-  $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fields, historyList, markedText, qs,
+  $, el, svg, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fmtPct, fields, historyList, markedText, qs,
   AGENT_STATES, STATUS_LABELS,
 } from '../assets/common.js';
 
@@ -210,6 +211,22 @@ async function showCall(callId) {
         ['通话', fmtDuration(c.talkMs)],
         ['结果', c.outcome],
       ]),
+      c.recordingName
+        ? el(
+            'div',
+            { class: 'actions' },
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                id: 'btn-recording',
+                onclick: () => api.download(`/api/calls/${callId}/recording`, `录音-${c.callerNumber}.wav`).catch((err) => say(errText(err), 'error')),
+              },
+              '下载录音',
+            ),
+          )
+        : null,
       el('h3', {}, '通话小结'),
       el(
         'ul',
@@ -222,43 +239,402 @@ async function showCall(callId) {
   }
 }
 
-// ---------------------------------------------------------------- live board
+// ---------------------------------------------------------------- live board (SSE) with listen / whisper / barge
 
-async function loadBoard() {
+const PRESENCE = /** @type {Record<string, string>} */ ({ available: '空闲', in_use: '通话中', ringing: '振铃', unavailable: '未注册/不可达', unknown: '未知' });
+const CALL_STATES = /** @type {Record<string, string>} */ ({
+  queued: '排队',
+  offering: '振铃坐席',
+  connected: '通话中',
+  transferring: '转接中',
+  transferred: '已转接',
+  survey: '满意度评价',
+});
+const SPY_MODES = /** @type {[string, string, string][]} */ ([
+  ['listen', '监听', '监听（双方都听不到您）'],
+  ['whisper', '耳语', '耳语（只有坐席能听到您）'],
+  ['barge', '强插', '强插（三方通话）'],
+]);
+
+/** Rows of the board by agent id; the spy buttons are rebuilt only when the agent's call changes. */
+const boardRows = /** @type {Map<number, { tr: HTMLElement, cells: HTMLElement[], actionsKey: string }>} */ (new Map());
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let boardPoll;
+
+function startBoard() {
   if (me.role === 'dispatcher') {
-    fill($('#agents'), el('tr', {}, el('td', { colspan: 6, class: 'muted' }, '坐席监控仅限班长和管理员')));
+    fill($('#agents'), el('tr', {}, el('td', { colspan: 7, class: 'muted' }, '坐席监控仅限班长和管理员')));
     return;
   }
+  const token = store.get() ?? '';
+  const es = new EventSource(`/api/supervision/board/stream${qs({ intervalMs: 1000, token })}`);
+  es.addEventListener('board', (ev) => {
+    try {
+      showBoard(JSON.parse(/** @type {MessageEvent} */ (ev).data));
+    } catch (err) {
+      say(errText(err), 'error');
+    }
+  });
+  es.addEventListener('error', (ev) => {
+    // The server's own "event: error" carries a message; the browser's error event means the stream dropped.
+    const data = /** @type {MessageEvent} */ (ev).data;
+    if (typeof data === 'string' && data) {
+      try {
+        fill($('#live-summary'), JSON.parse(data).message ?? '监控数据暂时不可用');
+      } catch {
+        /* not JSON */
+      }
+      return;
+    }
+    if (es.readyState === EventSource.CLOSED) {
+      // Refused (signed out, role) or gone for good: poll the JSON board instead.
+      if (!boardPoll) boardPoll = setInterval(pollBoard, 3000);
+      void pollBoard();
+    } else fill($('#live-summary'), '实时推送中断，正在重连……');
+  });
+}
+
+async function pollBoard() {
   try {
-    const [agents, live] = await Promise.all([api.get('/api/agents'), api.get('/api/calls/live').catch(() => null)]);
-    /** @type {Map<number, any>} */
-    const callsByAgent = new Map();
-    for (const c of live?.calls ?? []) if (c.agentId !== null) callsByAgent.set(c.agentId, c);
-    fill(
-      $('#live-summary'),
-      live ? `电话系统${live.telephony === 'up' ? '正常' : '断开'} · 排队 ${live.waiting} 人 · 最长等待 ${fmtDuration(live.longestWaitMs)}` : '电话系统未接入本节点',
-    );
-    fill(
-      $('#agents'),
-      agents.length
-        ? agents.map((/** @type {any} */ a) => {
-            const call = callsByAgent.get(a.agentId);
-            return el(
-              'tr',
-              { dataset: { agent: a.agentId } },
-              el('td', {}, a.displayName),
-              el('td', {}, a.extension),
-              el('td', {}, el('span', { class: `badge ${a.state}` }, AGENT_STATES[a.state] ?? a.state), a.reason ? ` ${a.reason}` : ''),
-              el('td', {}, fmtDuration(Date.now() - a.since)),
-              el('td', {}, a.device ?? '—'),
-              el('td', {}, call ? `${call.callerNumber}（${call.state}）` : '—'),
-            );
-          })
-        : el('tr', {}, el('td', { colspan: 6, class: 'muted' }, '暂无坐席')),
-    );
+    showBoard(await api.get('/api/supervision/board'));
   } catch (err) {
-    fill($('#agents'), el('tr', {}, el('td', { colspan: 6 }, errText(err))));
+    fill($('#live-summary'), errText(err));
   }
+}
+
+/** @param {any} b the board (GET /api/supervision/board) */
+function showBoard(b) {
+  const up = (/** @type {string} */ s) => (s === 'up' ? '正常' : '断开');
+  fill(
+    $('#live-summary'),
+    `电话系统 ARI ${up(b.telephony?.ari)} · AMI ${up(b.telephony?.ami)} · 排队 ${b.queue.waiting} 人 · 最长等待 ${fmtDuration(b.queue.longestWaitMs)} · 在线通话 ${b.calls.length} 路`,
+  );
+  /** @type {Map<string, any>} */
+  const calls = new Map(b.calls.map((/** @type {any} */ c) => [c.callId, c]));
+  const body = $('#agents');
+  const seen = new Set();
+  if (!b.agents.length) {
+    boardRows.clear();
+    return fill(body, el('tr', {}, el('td', { colspan: 7, class: 'muted' }, '暂无坐席')));
+  }
+  body.querySelector('tr:not([data-agent])')?.remove();
+  for (const a of b.agents) {
+    seen.add(a.agentId);
+    let row = boardRows.get(a.agentId);
+    if (!row) {
+      const cells = Array.from({ length: 7 }, () => el('td', {}));
+      row = { tr: el('tr', { dataset: { agent: a.agentId } }, cells), cells, actionsKey: '' };
+      boardRows.set(a.agentId, row);
+    }
+    body.appendChild(row.tr); // keeps the order of the board (moves an existing row)
+    const call = a.callId ? calls.get(a.callId) : null;
+    const [name, ext, state, since, phone, current, actions] = row.cells;
+    fill(/** @type {HTMLElement} */ (name), a.displayName);
+    fill(/** @type {HTMLElement} */ (ext), a.extension);
+    fill(
+      /** @type {HTMLElement} */ (state),
+      el('span', { class: `badge ${a.state}` }, AGENT_STATES[a.state] ?? a.state),
+      a.reason ? ` ${a.reason}` : '',
+      a.missedToday ? el('span', { class: 'muted' }, ` 今日未接 ${a.missedToday}`) : '',
+    );
+    fill(/** @type {HTMLElement} */ (since), fmtDuration(Date.now() - a.since));
+    fill(/** @type {HTMLElement} */ (phone), PRESENCE[a.presence] ?? a.presence);
+    fill(
+      /** @type {HTMLElement} */ (current),
+      a.call ? `${a.call.callerNumber}（${CALL_STATES[a.call.state] ?? a.call.state}）${call ? ` ${fmtClock(call.durationMs)}` : ''}` : '—',
+    );
+    const canSpy = me.role === 'supervisor' && a.callId && a.call?.state === 'connected';
+    const key = canSpy ? a.callId : '';
+    if (row.actionsKey !== key || !actions?.firstChild) {
+      row.actionsKey = key;
+      fill(
+        /** @type {HTMLElement} */ (actions),
+        canSpy
+          ? SPY_MODES.map(([mode, label, title]) =>
+              el('button', { type: 'button', class: `small${mode === 'barge' ? ' danger' : ''}`, title, dataset: { spy: mode, call: a.callId }, onclick: () => spy(a, mode, label) }, label),
+            )
+          : el('span', { class: 'muted' }, a.callId && me.role !== 'supervisor' ? '仅班长可用' : '—'),
+      );
+    }
+  }
+  for (const [id, row] of boardRows) {
+    if (!seen.has(id)) {
+      row.tr.remove();
+      boardRows.delete(id);
+    }
+  }
+}
+
+/**
+ * @param {any} a board agent
+ * @param {string} mode
+ * @param {string} label
+ */
+async function spy(a, mode, label) {
+  try {
+    const r = await api.post(`/api/supervision/calls/${a.callId}/spy`, { mode });
+    say(`${label}：正在呼叫您的分机 ${r.endpoint}，接听后进入 ${a.displayName} 的通话`, 'ok');
+  } catch (err) {
+    say(`${label}失败：${errText(err)}`, 'error');
+  }
+}
+
+// ---------------------------------------------------------------- KPI dashboard
+
+/** @param {Date} d */
+const ymd = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+/** The query of the KPI form: the end date is inclusive on the page, exclusive in the API. */
+function kpiQuery() {
+  const from = /** @type {HTMLInputElement} */ ($('#kpi-from')).value;
+  const toIncl = /** @type {HTMLInputElement} */ ($('#kpi-to')).value;
+  const [y, m, d] = toIncl.split('-').map(Number);
+  const to = ymd(new Date(/** @type {number} */ (y), /** @type {number} */ (m) - 1, /** @type {number} */ (d) + 1));
+  return { from, to, granularity: /** @type {HTMLSelectElement} */ ($('#kpi-granularity')).value };
+}
+
+async function loadKpi() {
+  const box = $('#kpi-body');
+  const q = kpiQuery();
+  if (!q.from || !q.to) return say('请选择开始和结束日期', 'error');
+  fill(box, el('p', { class: 'muted' }, '统计中……'));
+  try {
+    const r = await api.get(`/api/reports/kpi${qs(q)}`);
+    showKpi(r);
+  } catch (err) {
+    fill(box, el('p', { class: 'notice notice-error' }, errText(err)));
+  }
+}
+
+/** @param {any} r the KPI report */
+function showKpi(r) {
+  const t = r.totals;
+  const sl = r.range.serviceLevelSec;
+  fill($('#kpi-range'), `${fmtDateTime(r.range.from)} 至 ${fmtDateTime(r.range.to)}（${r.range.timezone}）`);
+  const tile = (/** @type {string} */ key, /** @type {string} */ label, /** @type {string} */ value, /** @type {string} */ note = '') =>
+    el('div', { class: 'count', dataset: { kpi: key } }, el('div', { class: 'n' }, value), el('div', { class: 'k' }, label), note ? el('div', { class: 'k' }, note) : null);
+  const tiles = el(
+    'div',
+    { class: 'counts', id: 'kpi-tiles' },
+    tile('offered', '呼入量', String(t.offered), `接通 ${t.answered} · 放弃 ${t.abandoned}`),
+    tile('answerRate', '接通率', fmtPct(t.answerRate)),
+    tile('serviceLevel', `${sl} 秒服务水平`, fmtPct(t.serviceLevel), `${t.answeredWithinSl} 通在 ${sl} 秒内接通`),
+    tile('abandonRate', '放弃率', fmtPct(t.abandonRate)),
+    tile('avgWait', '平均等待', fmtDuration(t.avgWaitMs), `最长 ${fmtDuration(t.maxWaitMs)}`),
+    tile('avgTalk', '平均通话', fmtDuration(t.avgTalkMs)),
+    tile('onTimeRate', '按时办结率', fmtPct(r.cases?.onTimeRate), r.cases ? `办结 ${r.cases.resolved} · 按时 ${r.cases.resolvedOnTime}` : ''),
+    tile('satisfaction', '来电满意度', fmtPct(r.survey?.satisfactionRate), r.survey ? `评价 ${r.survey.rated} 次` : ''),
+    tile('caseSatisfaction', '回访满意率', fmtPct(r.cases?.satisfactionRate), r.cases ? `回访 ${r.cases.callbacks} 次` : ''),
+  );
+  const labels = r.periods.map((/** @type {any} */ p) => p.label);
+  const charts = el(
+    'div',
+    { class: 'charts' },
+    columnChart({
+      id: 'chart-rates',
+      title: `接通率、${sl} 秒服务水平、放弃率`,
+      labels,
+      max: 1,
+      fmt: fmtPct,
+      series: [
+        { key: 'answerRate', name: '接通率', cls: 's1', values: r.periods.map((/** @type {any} */ p) => p.answerRate) },
+        { key: 'serviceLevel', name: `${sl} 秒服务水平`, cls: 's2', values: r.periods.map((/** @type {any} */ p) => p.serviceLevel) },
+        { key: 'abandonRate', name: '放弃率', cls: 's3', values: r.periods.map((/** @type {any} */ p) => p.abandonRate) },
+      ],
+    }),
+    columnChart({
+      id: 'chart-volume',
+      title: '呼入量与接通量',
+      labels,
+      fmt: (v) => (v === null ? '—' : `${v} 通`),
+      series: [
+        { key: 'offered', name: '呼入', cls: 's4', values: r.periods.map((/** @type {any} */ p) => p.offered) },
+        { key: 'answered', name: '接通', cls: 's1', values: r.periods.map((/** @type {any} */ p) => p.answered) },
+        { key: 'abandoned', name: '放弃', cls: 's3', values: r.periods.map((/** @type {any} */ p) => p.abandoned) },
+      ],
+    }),
+    columnChart({
+      id: 'chart-wait',
+      title: '平均等待时长',
+      labels,
+      fmt: (v) => fmtDuration(v),
+      series: [{ key: 'avgWaitMs', name: '平均等待', cls: 's2', values: r.periods.map((/** @type {any} */ p) => p.avgWaitMs) }],
+    }),
+    barList({
+      id: 'chart-ontime',
+      title: '各部门按时办结率',
+      empty: r.cases ? '该时段没有办结的工单' : '工单统计未启用',
+      max: 1,
+      rows: (r.cases?.departments ?? []).filter((/** @type {any} */ d) => d.resolved > 0).map((/** @type {any} */ d) => ({
+        key: d.code,
+        label: d.name,
+        value: d.onTimeRate,
+        text: `${fmtPct(d.onTimeRate)}（${d.resolvedOnTime}/${d.resolved}）`,
+        cls: d.onTimeRate !== null && d.onTimeRate < 0.8 ? 's3' : 's1',
+      })),
+    }),
+    satisfactionChart(r),
+    barList({
+      id: 'chart-topics',
+      title: '热点问题（通话小结、工单中出现最多的词）',
+      empty: '该时段没有热词',
+      rows: r.hotTopics.map((/** @type {any} */ h) => ({
+        key: h.term,
+        label: h.term,
+        value: h.count,
+        text: `${h.count} 次${h.change > 0 ? `（↑${h.change}）` : h.change < 0 ? `（↓${-h.change}）` : ''}`,
+        cls: h.change > 0 ? 's3' : 's4',
+      })),
+    }),
+  );
+  const agents = el(
+    'table',
+    { class: 'data', id: 'kpi-agents' },
+    el('thead', {}, el('tr', {}, ['坐席', '工号', '接通量', '平均通话', '振铃', '未接', '评价', '满意'].map((h) => el('th', {}, h)))),
+    el(
+      'tbody',
+      {},
+      r.agents.length
+        ? r.agents.map((/** @type {any} */ a) =>
+            el('tr', {}, [a.displayName, a.extension, a.answered, fmtDuration(a.avgTalkMs), a.offers, a.missedOffers, a.surveyRated, a.surveySatisfied].map((v) => el('td', {}, v))),
+          )
+        : el('tr', {}, el('td', { colspan: 8, class: 'muted' }, '该时段没有坐席话务')),
+    ),
+  );
+  fill($('#kpi-body'), tiles, charts, el('h3', {}, '坐席话务'), agents);
+}
+
+/**
+ * Grouped columns per period, drawn as SVG (one group per label, one column per series).
+ * @param {{ id: string, title: string, labels: string[], series: { key: string, name: string, cls: string, values: (number | null)[] }[],
+ *           max?: number, fmt: (v: number | null) => string }} o
+ */
+function columnChart(o) {
+  const W = 640;
+  const H = 220;
+  const left = 44;
+  const bottom = 34;
+  const top = 10;
+  const plotW = W - left - 8;
+  const plotH = H - top - bottom;
+  const dataMax = Math.max(0, ...o.series.flatMap((s) => s.values.map((v) => v ?? 0)));
+  const max = o.max ?? (dataMax > 0 ? niceMax(dataMax) : 1);
+  const n = Math.max(1, o.labels.length);
+  const groupW = plotW / n;
+  const barW = Math.max(1, (groupW * 0.8) / o.series.length);
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': o.title, class: 'chart' });
+  for (let i = 0; i <= 4; i += 1) {
+    const y = top + plotH - (plotH * i) / 4;
+    chart.appendChild(svg('line', { x1: left, x2: W - 8, y1: y, y2: y, class: 'grid' }));
+    chart.appendChild(svg('text', { x: left - 4, y: y + 4, class: 'axis', 'text-anchor': 'end' }, o.fmt((max * i) / 4)));
+  }
+  const every = Math.ceil(n / 12);
+  o.labels.forEach((label, i) => {
+    const gx = left + i * groupW + groupW * 0.1;
+    o.series.forEach((s, j) => {
+      const v = s.values[i];
+      if (v === null || v === undefined) return;
+      const h = max > 0 ? Math.min(1, v / max) * plotH : 0;
+      chart.appendChild(
+        svg(
+          'rect',
+          { x: gx + j * barW, y: top + plotH - h, width: Math.max(1, barW - 1), height: Math.max(h, v > 0 ? 1 : 0), class: `bar ${s.cls}`, 'data-series': s.key, 'data-label': label, 'data-value': v },
+          svg('title', {}, `${label} ${s.name}：${o.fmt(v)}`),
+        ),
+      );
+    });
+    if (i % every === 0) chart.appendChild(svg('text', { x: left + i * groupW + groupW / 2, y: H - bottom + 16, class: 'axis', 'text-anchor': 'middle' }, shortLabel(label)));
+  });
+  if (!o.labels.length) chart.appendChild(svg('text', { x: W / 2, y: H / 2, class: 'axis', 'text-anchor': 'middle' }, '该时段没有数据'));
+  return el(
+    'figure',
+    { class: 'chart-box', id: o.id },
+    el('figcaption', {}, o.title),
+    chart,
+    el('div', { class: 'legend' }, o.series.map((s) => el('span', {}, el('i', { class: `swatch ${s.cls}` }), s.name))),
+  );
+}
+
+/**
+ * Horizontal bars with their figure written beside them.
+ * @param {{ id: string, title: string, empty: string, max?: number, rows: { key: string, label: string, value: number | null, text: string, cls: string }[] }} o
+ */
+function barList(o) {
+  const W = 640;
+  const rowH = 24;
+  const labelW = 150;
+  const textW = 130;
+  const max = o.max ?? Math.max(1, ...o.rows.map((r) => r.value ?? 0));
+  const box = el('figure', { class: 'chart-box', id: o.id }, el('figcaption', {}, o.title));
+  if (!o.rows.length) {
+    box.appendChild(el('p', { class: 'muted' }, o.empty));
+    return box;
+  }
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${o.rows.length * rowH + 6}`, role: 'img', 'aria-label': o.title, class: 'chart' });
+  o.rows.forEach((r, i) => {
+    const y = 3 + i * rowH;
+    const w = ((r.value ?? 0) / max) * (W - labelW - textW - 10);
+    chart.appendChild(svg('text', { x: labelW - 6, y: y + 16, class: 'axis label', 'text-anchor': 'end' }, r.label.length > 10 ? `${r.label.slice(0, 10)}…` : r.label));
+    chart.appendChild(
+      svg(
+        'rect',
+        { x: labelW, y: y + 3, width: Math.max(w, r.value ? 1 : 0), height: rowH - 8, class: `bar ${r.cls}`, 'data-key': r.key, 'data-value': r.value ?? '' },
+        svg('title', {}, `${r.label}：${r.text}`),
+      ),
+    );
+    chart.appendChild(svg('text', { x: labelW + w + 6, y: y + 16, class: 'axis value' }, r.text));
+  });
+  box.appendChild(chart);
+  return box;
+}
+
+/** The post-call survey and the callbacks of cases, as 100 % stacked bars (满意 / 基本满意 / 不满意). @param {any} r */
+function satisfactionChart(r) {
+  const rows = [];
+  if (r.survey) rows.push({ key: 'survey', label: '来电评价', parts: [r.survey.satisfied, r.survey.basicallySatisfied, r.survey.unsatisfied], rate: r.survey.satisfactionRate });
+  if (r.cases) rows.push({ key: 'callbacks', label: '工单回访', parts: [r.cases.satisfied, r.cases.basicallySatisfied, r.cases.unsatisfied], rate: r.cases.satisfactionRate });
+  const box = el('figure', { class: 'chart-box', id: 'chart-satisfaction' }, el('figcaption', {}, '满意度'));
+  if (!rows.length) {
+    box.appendChild(el('p', { class: 'muted' }, '满意度评价未启用'));
+    return box;
+  }
+  const W = 640;
+  const labelW = 90;
+  const textW = 120;
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${rows.length * 34 + 6}`, role: 'img', 'aria-label': '满意度', class: 'chart' });
+  const names = ['满意', '基本满意', '不满意'];
+  const cls = ['s1', 's2', 's3'];
+  rows.forEach((row, i) => {
+    const y = 3 + i * 34;
+    const total = row.parts.reduce((a, b) => a + b, 0);
+    chart.appendChild(svg('text', { x: labelW - 6, y: y + 20, class: 'axis label', 'text-anchor': 'end' }, row.label));
+    let x = labelW;
+    row.parts.forEach((n, j) => {
+      const w = total ? (n / total) * (W - labelW - textW) : 0;
+      if (w > 0) chart.appendChild(svg('rect', { x, y: y + 4, width: w, height: 24, class: `bar ${cls[j]}`, 'data-key': `${row.key}-${j + 1}`, 'data-value': n }, svg('title', {}, `${row.label} ${names[j]}：${n}`)));
+      x += w;
+    });
+    if (!total) chart.appendChild(svg('rect', { x: labelW, y: y + 4, width: W - labelW - textW, height: 24, class: 'bar empty' }));
+    chart.appendChild(svg('text', { x: W - textW + 6, y: y + 20, class: 'axis value', 'data-key': row.key }, total ? `满意率 ${fmtPct(row.rate)}（${total}）` : '暂无评价'));
+  });
+  box.appendChild(chart);
+  box.appendChild(el('div', { class: 'legend' }, names.map((nm, j) => el('span', {}, el('i', { class: `swatch ${cls[j]}` }), nm))));
+  return box;
+}
+
+/** @param {number} v */
+function niceMax(v) {
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** "2026-03-02 08:00" → "08:00"; "2026-03-02" → "03-02". @param {string} label */
+function shortLabel(label) {
+  const hm = /\d{2}:\d{2}$/.exec(label);
+  if (hm) return hm[0];
+  const md = /^\d{4}-(\d{2}-\d{2})$/.exec(label);
+  return md ? /** @type {string} */ (md[1]) : label;
 }
 
 // ---------------------------------------------------------------- approvals, overdue, notices
@@ -391,8 +767,30 @@ async function main() {
   departments = await api.get('/api/departments').catch(() => []);
   fill($('#notice-dept'), el('option', { value: '' }, '（选择部门）'), departments.map((d) => el('option', { value: d.code }, d.name)));
   $('#notice-dept').addEventListener('change', loadNotices);
-  await Promise.all([loadBoard(), loadExtensions(), loadOverdue()]);
-  setInterval(loadBoard, 3000);
+  startBoard();
+  const today = new Date();
+  /** @type {HTMLInputElement} */ ($('#kpi-from')).value = ymd(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 6));
+  /** @type {HTMLInputElement} */ ($('#kpi-to')).value = ymd(today);
+  $('#kpi-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void loadKpi();
+  });
+  for (const b of Array.from(document.querySelectorAll('#kpi-csv button'))) {
+    b.addEventListener('click', async () => {
+      const section = /** @type {HTMLElement} */ (b).dataset.section ?? 'periods';
+      const q = kpiQuery();
+      try {
+        await api.download(`/api/reports/kpi${qs({ ...q, format: 'csv', section })}`, `kpi-${section}.csv`);
+      } catch (err) {
+        say(errText(err), 'error');
+      }
+    });
+  }
+  const reports = me.role !== 'dispatcher';
+  $('#kpi-form').hidden = !reports;
+  $('#kpi-csv').hidden = !reports;
+  if (!reports) fill($('#kpi-body'), el('p', { class: 'muted' }, '统计报表仅限班长和管理员'));
+  await Promise.all([loadExtensions(), loadOverdue(), reports ? loadKpi() : null]);
 }
 
 main().catch((err) => say(errText(err), 'error'));

@@ -156,7 +156,42 @@ export function apiClient(token) {
     }
     return data;
   }
+  /**
+   * Fetches a file (CSV, recording) with the token and hands it to the browser as a download.
+   * @param {string} path
+   * @param {string} filename
+   */
+  async function download(path, filename) {
+    /** @type {Record<string, string>} */
+    const headers = {};
+    const t = token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    let res;
+    try {
+      res = await fetch(path, { headers });
+    } catch {
+      throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
+    }
+    if (!res.ok) {
+      /** @type {any} */
+      let data = null;
+      try {
+        data = await res.json();
+      } catch {
+        data = null;
+      }
+      throw new ApiError(res.status, data?.error ?? 'http_error', typeof data?.message === 'string' ? data.message : `下载失败（${res.status}）`);
+    }
+    const m = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: m?.[1] ?? filename });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
   return {
+    download,
     /** @param {string} path */
     get: (path) => request('GET', path),
     /** @param {string} path @param {unknown} [body] */
@@ -371,4 +406,28 @@ export function fields(rows) {
     { class: 'fields' },
     rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v === null || v === undefined || v === '' ? '—' : /** @type {any} */ (v))]),
   );
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * Creates an SVG element (attributes with setAttribute; strings become text nodes), like el() for SVG charts.
+ * @param {string} tag
+ * @param {Record<string, string | number | null | undefined>} [attrs]
+ * @param {...Child} children
+ * @returns {SVGElement}
+ */
+export function svg(tag, attrs = {}, ...children) {
+  const node = /** @type {SVGElement} */ (document.createElementNS(SVG_NS, tag));
+  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+  append(node, children);
+  return node;
+}
+
+/**
+ * 87.5% (a 0–1 rate), or — when there is no denominator.
+ * @param {number | null | undefined} v
+ */
+export function fmtPct(v) {
+  return v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`;
 }

@@ -1,6 +1,7 @@
 // @ts-check
-// Agent console: seat state, the screen pop over the console WebSocket, call notes, knowledge search,
-// case creation with dispatch, and the callback list with click-to-call.
+// Agent console: seat state, the screen pop over the console WebSocket, one-key transfer / three-way / 110 on a
+// connected call (following transfer.progress), call notes, knowledge search, case creation with dispatch, the
+// case callback list and the missed-call list (/api/missed-calls) with click-to-call and result recording.
 import {
   $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fillCategorySelect,
   markedText, qs, ApiError, AGENT_STATES, STATUS_LABELS,
@@ -16,9 +17,14 @@ const probe = /** @type {{ poppedAt: number | null, wsOpen: boolean, pops: numbe
 
 /**
  * The call on the card.
- * @type {{ callId: string, phase: 'ringing' | 'connected' | 'wrapup', callerNumber: string, connectedAt: number | null, endedAt: number | null } | null}
+ * @type {{ callId: string, phase: 'ringing' | 'connected' | 'wrapup', callerNumber: string, connectedAt: number | null, endedAt: number | null, callback: boolean } | null}
  */
 let call = null;
+/**
+ * The transfer under way on the call (from the POST, then transfer.progress).
+ * @type {{ mode: 'blind' | 'three_way', target: string, status: string, police: boolean } | null}
+ */
+let transfer = null;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let timer;
 
@@ -68,10 +74,12 @@ async function refreshAgentState() {
 
 /** @param {any} m call.offered */
 function onOffered(m) {
-  call = { callId: m.callId, phase: 'ringing', callerNumber: m.callerNumber, connectedAt: null, endedAt: null };
+  call = { callId: m.callId, phase: 'ringing', callerNumber: m.callerNumber, connectedAt: null, endedAt: null, callback: m.callback === true };
+  transfer = null;
   const c = m.caller;
   fill($('#caller-name'), c?.name || '未登记来电人');
   $('#caller-vip').hidden = !c?.vip;
+  $('#caller-callback').hidden = !m.callback;
   fill($('#caller-number'), m.callerNumber || '未知号码');
   fill($('#caller-address'), [c?.district, c?.address].filter(Boolean).join(' ') || '—');
   fill($('#caller-wait'), fmtDuration(m.queueWaitMs));
@@ -129,13 +137,17 @@ function onEnded(m) {
   if (m.outcome === 'answered' || call.connectedAt) {
     call.endedAt = Date.now();
     setPhase('wrapup');
+    if (m.reason === 'transferred' && transfer) {
+      transfer.status = 'done';
+      showTransfer(`已转接 ${transfer.target}，您已退出通话`);
+    }
     return;
   }
   // Rang here but never connected: the phone was not answered, or the caller hung up first.
   const why = m.outcome === 'abandoned' ? '来电人已挂机' : m.reason === 'no_answer' ? '振铃未接' : '未接通';
-  addMissed(call.callerNumber, why);
   say(`来电 ${call.callerNumber} ${why}`, 'info');
   clearCall();
+  setTimeout(loadMissed, 500); // an abandoned call opens a missed-call entry
 }
 
 /** @param {'idle' | 'ringing' | 'connected' | 'wrapup'} phase */
@@ -143,7 +155,7 @@ function setPhase(phase) {
   if (call && phase !== 'idle') call.phase = phase;
   const card = $('#call-card');
   card.dataset.phase = phase;
-  const label = { idle: '空闲，等待来电', ringing: '来电振铃', connected: '通话中', wrapup: '话后整理' }[phase];
+  const label = { idle: '空闲，等待来电', ringing: call?.callback ? '回拨来电振铃（接听后自动拨打市民）' : '来电振铃', connected: '通话中', wrapup: '话后整理' }[phase];
   $('#call-phase').textContent = label;
   clearInterval(timer);
   const t = $('#call-timer');
@@ -157,6 +169,9 @@ function setPhase(phase) {
   }
   $('#btn-hangup').hidden = phase !== 'connected' && phase !== 'ringing';
   $('#btn-wrapup-done').hidden = phase !== 'wrapup';
+  $('#transfer').hidden = phase !== 'connected' && !(phase === 'wrapup' && transfer);
+  if (phase !== 'connected') $('#police-confirm').hidden = true;
+  updateTransferButtons();
   const haveCall = phase !== 'idle';
   /** @type {HTMLButtonElement} */ ($('#btn-save-note')).disabled = !haveCall;
   /** @type {HTMLButtonElement} */ ($('#btn-create-case')).disabled = !haveCall;
@@ -164,18 +179,10 @@ function setPhase(phase) {
 
 function clearCall() {
   call = null;
+  transfer = null;
+  showTransfer('');
   $('#caller').hidden = true;
   setPhase('idle');
-}
-
-/**
- * @param {string} number
- * @param {string} why
- */
-function addMissed(number, why) {
-  const list = $('#missed');
-  if (list.querySelector('.muted')) fill(list);
-  list.prepend(el('li', {}, el('strong', {}, number || '未知号码'), ' ', el('span', { class: 'muted' }, `${fmtDateTime(Date.now())} · ${why}`)));
 }
 
 /** @param {string | null} o */
@@ -241,6 +248,9 @@ function connect() {
       case 'agent.state':
         showAgentState(m.state, m.reason);
         break;
+      case 'transfer.progress':
+        onTransferProgress(m);
+        break;
     }
   });
   ws.addEventListener('close', (ev) => {
@@ -261,6 +271,198 @@ function connect() {
     banner.hidden = false;
     setTimeout(connect, delay);
   });
+}
+
+// ---------------------------------------------------------------- transfer, three-way, 110
+
+const TRANSFER_FAIL = /** @type {Record<string, string>} */ ({
+  busy: '对方忙',
+  no_answer: '无人接听',
+  noanswer: '无人接听',
+  congestion: '线路拥塞',
+  failed: '呼叫失败',
+  unavailable: '对方不可达',
+  cancelled: '已取消',
+  timeout: '无人接听',
+});
+
+/** @param {string} text */
+function showTransfer(text) {
+  fill($('#transfer-status'), text);
+  updateTransferButtons();
+}
+
+function updateTransferButtons() {
+  const connected = call?.phase === 'connected';
+  const busy = !!transfer && ['requested', 'ringing', 'answered'].includes(transfer.status);
+  for (const id of ['#btn-transfer-blind', '#btn-transfer-3way', '#btn-police', '#transfer-dept']) {
+    /** @type {HTMLButtonElement} */ ($(id)).disabled = !connected || busy;
+  }
+  const threeWay = transfer?.mode === 'three_way' && connected;
+  $('#btn-transfer-complete').hidden = !(threeWay && transfer?.status === 'answered');
+  $('#btn-transfer-cancel').hidden = !(threeWay && (transfer?.status === 'ringing' || transfer?.status === 'answered' || transfer?.status === 'requested'));
+}
+
+/**
+ * @param {'blind' | 'three_way'} mode
+ * @param {{ departmentCode: string } | { police: true }} target
+ */
+async function startTransfer(mode, target) {
+  if (!call || call.phase !== 'connected') return;
+  const police = 'police' in target;
+  const select = /** @type {HTMLSelectElement} */ ($('#transfer-dept'));
+  const name = police ? '110' : (select.selectedOptions[0]?.textContent ?? '');
+  if (!police && !target.departmentCode) return say('请先选择转接部门', 'error');
+  transfer = { mode, target: name, status: 'requested', police };
+  $('#police-confirm').hidden = true;
+  showTransfer(`正在${mode === 'blind' ? '转接' : '邀请'} ${name}……`);
+  try {
+    const r = await api.post(`/api/calls/${call.callId}/transfer`, { mode, ...target });
+    if (transfer && transfer.status === 'requested' && call?.phase === 'connected') {
+      transfer.target = r.target;
+      showTransfer(`正在呼叫 ${r.target}……${mode === 'blind' ? '接通后来电人与对方通话' : '对方接听后进入三方通话'}`);
+    }
+    if (police) say('已发起 110 联动，该通话已标记为紧急警情', 'ok');
+  } catch (err) {
+    transfer = null;
+    showTransfer('');
+    say(errText(err), 'error');
+  }
+}
+
+/** @param {any} m transfer.progress */
+function onTransferProgress(m) {
+  // Once the agent is out of the call (blind transfer, left the three-way), later progress is not theirs to follow.
+  if (!call || call.callId !== m.callId || call.phase !== 'connected') return;
+  const police = transfer?.police ?? false;
+  transfer = { mode: m.mode, target: m.target, status: m.status, police };
+  const who = m.target;
+  switch (m.status) {
+    case 'ringing':
+      showTransfer(`正在呼叫 ${who}……`);
+      break;
+    case 'answered':
+      showTransfer(m.mode === 'three_way' ? `${who} 已接听，三方通话中。介绍完情况后请点击“退出三方”` : `${who} 已接听`);
+      break;
+    case 'failed': {
+      const why = TRANSFER_FAIL[m.reason ?? ''] ?? m.reason ?? '未接通';
+      showTransfer(`转接 ${who} 未成功（${why}）${m.mode === 'blind' ? '，来电将回到您的坐席' : '，请继续与来电人通话'}`);
+      say(`转接 ${who} 未成功：${why}`, 'error');
+      break;
+    }
+    case 'completed':
+      showTransfer(`已退出三方通话，来电人继续与 ${who} 通话`);
+      break;
+    case 'left':
+      showTransfer(`${who} 已离开三方通话`);
+      break;
+    default:
+      showTransfer(`${who}：${m.status}`);
+  }
+}
+
+/** @param {'complete' | 'cancel'} action */
+async function transferAction(action) {
+  if (!call) return;
+  try {
+    await api.post(`/api/calls/${call.callId}/transfer/${action}`);
+    if (action === 'cancel') {
+      const who = transfer?.target ?? '';
+      transfer = null;
+      showTransfer(`已取消转接 ${who}，请继续与来电人通话`);
+    }
+  } catch (err) {
+    say(errText(err), 'error');
+  }
+}
+
+// ---------------------------------------------------------------- missed calls (回拨)
+
+const MISSED_REASONS = /** @type {Record<string, string>} */ ({ abandoned: '排队中挂机', failed: '系统未能接通' });
+const ATTEMPT_RESULTS = /** @type {Record<string, string>} */ ({
+  connected: '已接通',
+  answered: '已接通',
+  no_answer: '无人接听',
+  busy: '忙',
+  failed: '呼叫失败',
+  agent_no_answer: '坐席未接听',
+  cancelled: '已取消',
+});
+const DONE_RESULTS = /** @type {[string, string][]} */ ([
+  ['reached', '已联系上'],
+  ['no_answer', '无人接听（保留待回拨）'],
+  ['invalid_number', '空号/错号（关闭）'],
+  ['not_needed', '无需回拨（关闭）'],
+]);
+
+async function loadMissed() {
+  const list = $('#missed');
+  try {
+    const r = await api.get(`/api/missed-calls${qs({ status: 'open', limit: 30 })}`);
+    fill($('#missed-total'), r.total ? `待回拨 ${r.total} 个号码，点击“回拨”先呼叫您的分机，接听后自动拨打市民。` : '');
+    fill(list, r.items.length ? r.items.map(missedItem) : el('li', { class: 'muted' }, '暂无待回拨的未接来电'));
+  } catch (err) {
+    fill(list, el('li', { class: 'notice notice-error' }, errText(err)));
+  }
+}
+
+/** @param {any} m */
+function missedItem(m) {
+  const result = el('select', { 'aria-label': '回拨结果' }, DONE_RESULTS.map(([v, label]) => el('option', { value: v }, label)));
+  const note = el('input', { type: 'text', maxlength: 1000, placeholder: '备注（可不填）', 'aria-label': '回拨备注' });
+  const li = el(
+    'li',
+    { dataset: { missed: m.id } },
+    el('div', {}, el('strong', {}, m.number), m.callerName ? ` ${m.callerName}` : '', ' ', el('span', { class: 'badge' }, MISSED_REASONS[m.reason] ?? m.reason)),
+    el(
+      'div',
+      { class: 'muted' },
+      `最近 ${fmtDateTime(m.lastMissedAt)} · 未接 ${m.missedCount} 次 · 等待 ${fmtDuration(m.waitedMs)}`,
+      m.attempts ? ` · 已回拨 ${m.attempts} 次${m.lastAttemptResult ? `（${ATTEMPT_RESULTS[m.lastAttemptResult] ?? m.lastAttemptResult}）` : ''}` : '',
+    ),
+    m.note ? el('div', { class: 'pre' }, '备注：', m.note) : null,
+    el(
+      'div',
+      { class: 'actions' },
+      el('button', { type: 'button', class: 'small primary', dataset: { action: 'call' }, onclick: () => callMissed(m) }, '回拨'),
+      result,
+      note,
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'small',
+          dataset: { action: 'done' },
+          onclick: async () => {
+            const text = /** @type {HTMLInputElement} */ (note).value.trim();
+            try {
+              const after = await api.post(`/api/missed-calls/${m.id}/done`, { result: /** @type {HTMLSelectElement} */ (result).value, ...(text ? { note: text } : {}) });
+              say(`${m.number} 回拨结果已登记`, 'ok');
+              if (after.status === 'open') li.replaceWith(missedItem(after));
+              else li.remove();
+              if (!$('#missed').children.length) void loadMissed();
+            } catch (err) {
+              say(errText(err), 'error');
+            }
+          },
+        },
+        '登记结果',
+      ),
+    ),
+  );
+  return li;
+}
+
+/** @param {any} m */
+async function callMissed(m) {
+  try {
+    const r = await api.post(`/api/missed-calls/${m.id}/call`);
+    say(`正在呼叫您的分机（${r.agentEndpoint}），接听后自动拨打 ${m.number}`, 'ok');
+    const li = $('#missed').querySelector(`li[data-missed="${m.id}"]`);
+    li?.replaceWith(missedItem(r.entry));
+  } catch (err) {
+    say(errText(err), 'error');
+  }
 }
 
 // ---------------------------------------------------------------- notes, case, knowledge, callbacks
@@ -466,6 +668,18 @@ async function main() {
   $('#case-form').addEventListener('submit', createCase);
   $('#kb-form').addEventListener('submit', searchKnowledge);
   $('#btn-callbacks').addEventListener('click', loadCallbacks);
+  $('#btn-missed').addEventListener('click', loadMissed);
+  $('#btn-transfer-blind').addEventListener('click', () => startTransfer('blind', { departmentCode: /** @type {HTMLSelectElement} */ ($('#transfer-dept')).value }));
+  $('#btn-transfer-3way').addEventListener('click', () => startTransfer('three_way', { departmentCode: /** @type {HTMLSelectElement} */ ($('#transfer-dept')).value }));
+  $('#btn-transfer-complete').addEventListener('click', () => transferAction('complete'));
+  $('#btn-transfer-cancel').addEventListener('click', () => transferAction('cancel'));
+  $('#btn-police').addEventListener('click', () => {
+    $('#police-confirm').hidden = false;
+    /** @type {HTMLButtonElement} */ ($('#btn-police-cancel')).focus();
+  });
+  $('#btn-police-cancel').addEventListener('click', () => ($('#police-confirm').hidden = true));
+  $('#btn-police-blind').addEventListener('click', () => startTransfer('blind', { police: true }));
+  $('#btn-police-3way').addEventListener('click', () => startTransfer('three_way', { police: true }));
 
   connect();
 
@@ -476,7 +690,15 @@ async function main() {
     el('option', { value: '' }, '暂不派单（留给派单员）'),
     departments.map((/** @type {any} */ d) => el('option', { value: d.code }, d.name)),
   );
+  fill(
+    $('#transfer-dept'),
+    el('option', { value: '' }, '（选择部门）'),
+    departments.map((/** @type {any} */ d) => el('option', { value: d.code }, d.name)),
+  );
   void loadCallbacks();
+  void loadMissed();
+  // Refreshed now and then, but not while the agent is typing a result into the list.
+  setInterval(() => !$('#missed').contains(document.activeElement) && loadMissed(), 30000);
 }
 
 main().catch((err) => say(errText(err), 'error'));
