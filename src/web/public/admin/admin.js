@@ -337,7 +337,7 @@ function showBoard(b) {
       a.reason ? ` ${a.reason}` : '',
       a.missedToday ? el('span', { class: 'muted' }, ` 今日未接 ${a.missedToday}`) : '',
     );
-    fill(/** @type {HTMLElement} */ (since), fmtDuration(Date.now() - a.since));
+    fill(/** @type {HTMLElement} */ (since), a.since > 0 && a.state !== 'offline' ? fmtDuration(Date.now() - a.since) : '—');
     fill(/** @type {HTMLElement} */ (phone), PRESENCE[a.presence] ?? a.presence);
     fill(
       /** @type {HTMLElement} */ (current),
@@ -446,6 +446,7 @@ function showKpi(r) {
       id: 'chart-volume',
       title: '呼入量与接通量',
       labels,
+      integer: true,
       fmt: (v) => (v === null ? '—' : `${v} 通`),
       series: [
         { key: 'offered', name: '呼入', cls: 's4', values: r.periods.map((/** @type {any} */ p) => p.offered) },
@@ -457,6 +458,11 @@ function showKpi(r) {
       id: 'chart-wait',
       title: '平均等待时长',
       labels,
+      tickUnit: 1000,
+      max: (() => {
+        const top = Math.max(0, ...r.periods.map((/** @type {any} */ p) => p.avgWaitMs ?? 0)) / 1000;
+        return top > 0 ? niceMax(top, true) * 1000 : 20000;
+      })(),
       fmt: (v) => fmtDuration(v),
       series: [{ key: 'avgWaitMs', name: '平均等待', cls: 's2', values: r.periods.map((/** @type {any} */ p) => p.avgWaitMs) }],
     }),
@@ -507,28 +513,31 @@ function showKpi(r) {
 /**
  * Grouped columns per period, drawn as SVG (one group per label, one column per series).
  * @param {{ id: string, title: string, labels: string[], series: { key: string, name: string, cls: string, values: (number | null)[] }[],
- *           max?: number, fmt: (v: number | null) => string }} o
+ *           max?: number, integer?: boolean, tickUnit?: number, fmt: (v: number | null) => string }} o
  */
 function columnChart(o) {
-  const W = 640;
-  const H = 220;
-  const left = 44;
+  const W = 560;
+  const H = 230;
+  const left = 58;
   const bottom = 34;
   const top = 10;
   const plotW = W - left - 8;
   const plotH = H - top - bottom;
   const dataMax = Math.max(0, ...o.series.flatMap((s) => s.values.map((v) => v ?? 0)));
-  const max = o.max ?? (dataMax > 0 ? niceMax(dataMax) : 1);
+  const max = o.max ?? (dataMax > 0 ? niceMax(dataMax, o.integer) : o.integer ? 4 : 1);
+  // Gridlines where the figures are round: quarters of 100 %, or fifths / quarters / halves of the top.
+  const unit = o.tickUnit ?? 1;
+  const ticks = o.max === 1 || (max / unit) % 4 === 0 ? 4 : (max / unit) % 5 === 0 ? 5 : 2;
   const n = Math.max(1, o.labels.length);
   const groupW = plotW / n;
   const barW = Math.max(1, (groupW * 0.8) / o.series.length);
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': o.title, class: 'chart' });
-  for (let i = 0; i <= 4; i += 1) {
-    const y = top + plotH - (plotH * i) / 4;
+  for (let i = 0; i <= ticks; i += 1) {
+    const y = top + plotH - (plotH * i) / ticks;
     chart.appendChild(svg('line', { x1: left, x2: W - 8, y1: y, y2: y, class: 'grid' }));
-    chart.appendChild(svg('text', { x: left - 4, y: y + 4, class: 'axis', 'text-anchor': 'end' }, o.fmt((max * i) / 4)));
+    chart.appendChild(svg('text', { x: left - 4, y: y + 4, class: 'axis', 'text-anchor': 'end' }, o.fmt((max * i) / ticks)));
   }
-  const every = Math.ceil(n / 12);
+  const every = Math.ceil(n / 8);
   o.labels.forEach((label, i) => {
     const gx = left + i * groupW + groupW * 0.1;
     o.series.forEach((s, j) => {
@@ -622,10 +631,13 @@ function satisfactionChart(r) {
   return box;
 }
 
-/** @param {number} v */
-function niceMax(v) {
+/**
+ * @param {number} v
+ * @param {boolean} [integer] counts: no fractional gridlines
+ */
+function niceMax(v, integer = false) {
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of integer && p < 10 ? [1, 2, 4, 5, 8, 10] : [1, 2, 2.5, 5, 10]) if (m * p >= v) return Math.max(m * p, integer ? 4 : 0);
   return 10 * p;
 }
 
