@@ -76,6 +76,20 @@ redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node',
 return {id, f[3], f[4]}
 `;
 
+const LUA_SET_DEVICE = `
+local prefix, id, device = ARGV[1], ARGV[2], ARGV[3]
+local blocking = {}
+for s in string.gmatch(ARGV[4], '[^,]+') do blocking[s] = true end
+local k = prefix .. 'agent:' .. id
+if redis.call('EXISTS', k) == 0 then return 0 end
+local before = redis.call('HGET', k, 'device') or ''
+redis.call('HSET', k, 'device', device)
+if before == device then return 0 end
+if blocking[device] then return 0 end
+if before == '' or blocking[before] then return 1 end
+return 0
+`;
+
 // Offer not answered (no answer, busy, failed): the agent goes to the back of the idle order; after maxMissed in a
 // row they are paused with reason "missed" (as app_queue's autopause).
 const LUA_MISSED = `
@@ -296,15 +310,10 @@ export class Acd {
   }
 
   async setDevice(agentId: number, device: string): Promise<void> {
-    const k = this.key(agentId);
-    // Only for logged-in agents: HSET on a missing hash would resurrect a logged-out agent.
-    const updated = (await this.redis.eval(
-      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'device', ARGV[1]) return 1 end return 0`,
-      1,
-      k,
-      device,
-    )) as number;
-    if (updated && !BLOCKING_DEVICE_STATES.includes(device)) await this.announceAvailable();
+    // Logged-in agents only (HSET on a missing hash would resurrect a logged-out agent). Everyone is told only when
+    // the phone became able to take a call, not on every RINGING/INUSE flicker.
+    const freed = (await this.run(LUA_SET_DEVICE, this.p, agentId, device, BLOCKING_DEVICE_STATES.join(','))) as number;
+    if (freed === 1) await this.announceAvailable();
   }
 
   async get(agentId: number, now = Date.now()): Promise<AgentLive> {

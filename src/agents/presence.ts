@@ -9,8 +9,11 @@ import type { AgentRepo, AgentRow } from './repo';
 export class Presence {
   private byDevice = new Map<string, number>();
   private loadedAt = 0;
+  private loading: Promise<void> | null = null;
+  // Device states must land in the order Asterisk sent them (RINGING → INUSE → NOT_INUSE): applied one at a time.
+  private chain: Promise<void> = Promise.resolve();
   private readonly onEvent = (name: string, e: AmiMessage) => {
-    if (name === 'DeviceStateChange') this.apply(e.device, e.state).catch((err) => this.logger.warn({ err }, 'presence update failed'));
+    if (name === 'DeviceStateChange') this.enqueue(() => this.apply(e.device, e.state));
   };
   private readonly onUp = () => {
     this.resync().catch((err) => this.logger.warn({ err: (err as Error).message }, 'presence resync failed'));
@@ -34,34 +37,64 @@ export class Presence {
     this.ami.off('up', this.onUp);
   }
 
+  private enqueue(fn: () => Promise<unknown>): Promise<void> {
+    this.chain = this.chain.then(fn).then(
+      () => undefined,
+      (err: unknown) => this.logger.warn({ err: (err as Error).message }, 'presence update failed'),
+    );
+    return this.chain;
+  }
+
   private async agentFor(device: string): Promise<number | undefined> {
-    // Agents change rarely; a 30 s cache keeps AMI's event rate off PostgreSQL.
-    if (Date.now() - this.loadedAt > 30_000 || !this.byDevice.has(device)) {
-      if (Date.now() - this.loadedAt > 1000) {
-        const rows = await this.agents.list();
-        this.byDevice = new Map(rows.map((r) => [this.endpointOf(r).toUpperCase(), r.id]));
-        this.loadedAt = Date.now();
-      }
+    const key = device.toUpperCase();
+    // Agents change rarely; a 30 s cache keeps AMI's event rate off PostgreSQL. Unknown devices (callers' phones)
+    // refresh it at most once a second.
+    const stale = Date.now() - this.loadedAt > 30_000 || (!this.byDevice.has(key) && Date.now() - this.loadedAt > 1000);
+    if (stale) {
+      this.loading ??= this.agents
+        .list()
+        .then((rows) => {
+          this.byDevice = new Map(rows.map((r) => [this.endpointOf(r).toUpperCase(), r.id]));
+          this.loadedAt = Date.now();
+        })
+        .finally(() => (this.loading = null));
+      await this.loading;
     }
-    return this.byDevice.get(device.toUpperCase());
+    return this.byDevice.get(key);
   }
 
   async apply(device: string | undefined, state: string | undefined): Promise<void> {
     if (!device || !state) return;
     const agentId = await this.agentFor(device);
     if (agentId === undefined) return;
+    this.logger.debug({ agentId, device, state }, 'phone state');
     await this.acd.setDevice(agentId, state.toUpperCase());
   }
 
+  /** One phone's state (at sign-in: updates for signed-out agents were dropped), in line with the live events. */
+  async probe(endpoint: string): Promise<void> {
+    const res = await this.ami.action({ Action: 'Getvar', Variable: `DEVICE_STATE(${endpoint})` });
+    const state = res.value;
+    await this.enqueue(async () => {
+      // The agent who just signed in may be new since the device map was loaded.
+      if (!this.byDevice.has(endpoint.toUpperCase())) this.loadedAt = 0;
+      if (state && state !== 'UNKNOWN') await this.apply(endpoint, state);
+      else await this.agentFor(endpoint);
+    });
+  }
+
+  /** Full device list (after an AMI reconnect); applied in line with the live events. */
   async resync(): Promise<number> {
     const items = await this.ami.deviceStateList();
-    this.loadedAt = 0;
     let n = 0;
-    for (const i of items) {
-      if (!i.device?.startsWith('PJSIP/')) continue;
-      await this.apply(i.device, i.state);
-      n++;
-    }
+    await this.enqueue(async () => {
+      this.loadedAt = 0; // pick up agents created since the last load
+      for (const i of items) {
+        if (!i.device?.startsWith('PJSIP/')) continue;
+        await this.apply(i.device, i.state);
+        n++;
+      }
+    });
     return n;
   }
 }

@@ -18,7 +18,7 @@ const STATE_ERRORS: Record<AgentStateError['reason'], string> = {
 
 export class AgentService {
   /** Re-reads phone states from AMI after a sign-in (set by the composition root when AMI is on). */
-  presenceProbe: (() => Promise<unknown>) | null = null;
+  presenceProbe: ((endpoint: string) => Promise<unknown>) | null = null;
 
   constructor(
     private readonly repo: AgentRepo,
@@ -45,7 +45,7 @@ export class AgentService {
     const state = await this.acd.login({ agentId: row.id, extension: row.extension, endpoint: this.endpointOf(row), skills: row.skills }, initial);
     if (this.presenceProbe) {
       // Device updates for signed-out agents are dropped, so the phone's state is unknown until we ask.
-      await this.presenceProbe().catch((err: unknown) => this.logger.warn({ err: (err as Error).message, agentId: row.id }, 'presence probe failed'));
+      await this.presenceProbe(this.endpointOf(row)).catch((err: unknown) => this.logger.warn({ err: (err as Error).message, agentId: row.id }, 'presence probe failed'));
     }
     await this.changed(row, state, initial === 'paused' ? 'login' : null);
     return this.view(row);

@@ -29,6 +29,8 @@ export class Call {
    * ring indication that reaches Asterisk after the answer and MOH replaces the music with in-band ringback.
    */
   ringSent: Promise<void> | null = null;
+  /** When the caller was answered at connect time (stored with the connected transition). */
+  answeredAt: number | null = null;
   mohOn = false;
   playbackId: string | null = null;
   bridgeId: string | null = null;
@@ -82,12 +84,18 @@ export class Call {
   }
 
   /** Changes state and queues the record update; throws on an illegal transition (a bug, never user input). */
-  transition(to: CallState, patch: CallPatch = {}, detail?: Record<string, unknown>, offer?: Parameters<CallRepo['transition']>[5]): Promise<void> {
+  transition(
+    to: CallState,
+    patch: CallPatch = {},
+    detail?: Record<string, unknown>,
+    offer?: Parameters<CallRepo['transition']>[5],
+    answeredOfferChannel?: string,
+  ): Promise<void> {
     const from = this.state;
     if (!canTransition(from, to)) throw new IllegalCallTransition(this.id, from, to);
     this.state = to;
     const outcome = outcomeOf(to);
-    this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail, offer);
+    this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail, offer, answeredOfferChannel);
     return this.written;
   }
 

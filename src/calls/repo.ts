@@ -146,6 +146,8 @@ export class CallRepo {
     patch: CallPatch,
     detail?: Record<string, unknown>,
     offer?: { agentId: number; channelId: string; at: Date },
+    /** The ring that was answered: its call_offers row is closed in the same statement. */
+    answeredOfferChannel?: string,
   ): Promise<void> {
     const cols = Object.keys(patch).filter((k) => PATCHABLE.has(k));
     const sets = ['state = $2', ...cols.map((k, i) => `${k} = $${i + 5}`)];
@@ -155,6 +157,11 @@ export class CallRepo {
       const n = params.length;
       params.push(offer.agentId, offer.channelId, offer.at);
       offerSql = `, o as (insert into call_offers (call_id, agent_id, channel_id, offered_at) select id, $${n + 1}, $${n + 2}, $${n + 3} from u)`;
+    }
+    if (answeredOfferChannel) {
+      const n = params.length;
+      params.push(answeredOfferChannel);
+      offerSql += `, a as (update call_offers set result = 'answered', ended_at = now() where call_id = $1 and channel_id = $${n + 1} and result is null)`;
     }
     return this.write(callId, `transition ${to}`, () =>
       this.db.query(

@@ -385,6 +385,7 @@ export class CallService {
       if (exhausted.has(skillKey) || call.state !== 'queued') continue;
       const res = await acd.reserve(call.id, call.skill);
       if (!res) {
+        this.log.debug({ callId: call.id, waiting: this.queue.size, sinceStasisMs: performance.now() - call.receivedAt }, 'no agent available');
         exhausted.add(skillKey);
         continue;
       }
@@ -576,8 +577,7 @@ export class CallService {
 
   private async createBridge(call: Call): Promise<string> {
     const b = await this.deps.sw.createBridge('mixing', `hotline114-${call.id}`);
-    call.bridgeId = b.id;
-    void this.deps.repo.patch(call.id, { bridge_id: b.id });
+    call.bridgeId = b.id; // recorded with the connected transition (one write fewer on the set-up path)
     if (call.isOver) await this.destroyBridge(call);
     return b.id;
   }
@@ -622,7 +622,7 @@ export class CallService {
   // ---- connecting ------------------------------------------------------------------------------------------
 
   private async onAgentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
-    const { sw, repo } = this.deps;
+    const { sw } = this.deps;
     const call = this.registry.get(callId);
     const offer = call?.offer;
     if (!call || !offer || offer.channelId !== channel.id || call.isOver) {
@@ -644,7 +644,8 @@ export class CallService {
     if (!call.answered) {
       call.answered = true;
       prep.push(
-        (call.ringSent ?? Promise.resolve()).then(() => sw.answer(call.channelId)).then(() => repo.patch(call.id, { answered_at: new Date() })),
+        // answered_at goes with the connected transition
+        (call.ringSent ?? Promise.resolve()).then(() => sw.answer(call.channelId)).then(() => (call.answeredAt = Date.now())),
       );
     }
     if (call.playbackId) {
@@ -680,11 +681,10 @@ export class CallService {
   }
 
   private async markConnected(call: Call, offer: NonNullable<Call['offer']>, agentChannelId: string, bridgeId: string): Promise<void> {
-    const { acd, repo, hub, settings } = this.deps;
+    const { acd, hub, settings } = this.deps;
     // State changes before the next await: a hangup arriving meanwhile must see a connected call.
     const connectedAt = Date.now();
     call.connectedAt = connectedAt;
-    void repo.endOffer(call.id, agentChannelId, 'answered', new Date(connectedAt)); // same per-call chain, before the transition
     const written = call.transition(
       'connected',
       {
@@ -692,8 +692,12 @@ export class CallService {
         agent_channel_id: agentChannelId,
         wait_ms: connectedAt - call.startedAt,
         bridge_id: bridgeId,
+        ...(call.answeredAt !== null ? { answered_at: new Date(call.answeredAt) } : {}),
+        ...(settings.recordCalls ? { recording_name: recordingName(call) } : {}),
       },
       { agentId: offer.agentId },
+      undefined,
+      agentChannelId,
     );
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     this.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
@@ -701,13 +705,13 @@ export class CallService {
     if (settings.recordCalls) await this.startRecording(call, bridgeId);
   }
 
+  /** The name is stored with the connected transition; cleared again if the recording does not start. */
   private async startRecording(call: Call, bridgeId: string): Promise<void> {
-    const name = `hotline114/${new Date().toISOString().slice(0, 10)}/${call.id}`;
     try {
-      await this.deps.sw.recordBridge(bridgeId, name, 'wav');
-      void this.deps.repo.patch(call.id, { recording_name: name });
+      await this.deps.sw.recordBridge(bridgeId, recordingName(call), 'wav');
     } catch (err) {
       this.log.warn({ err: (err as Error).message, callId: call.id }, 'recording could not start');
+      void this.deps.repo.patch(call.id, { recording_name: null });
     }
   }
 
@@ -1243,6 +1247,10 @@ export class CallService {
   stats(): { active: number; waiting: number; longestWaitMs: number } {
     return { active: this.registry.size, waiting: this.queue.size, longestWaitMs: this.queue.oldestWaitMs() };
   }
+}
+
+function recordingName(call: Call): string {
+  return `hotline114/${new Date(call.startedAt).toISOString().slice(0, 10)}/${call.id}`;
 }
 
 function soundMedia(name: string): string {

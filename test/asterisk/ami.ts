@@ -271,6 +271,19 @@ export class AmiServer {
         this.complete(s, 'DeviceStateListComplete', idH, eps.length);
         return;
       }
+      case 'getvar': {
+        // Global evaluation (no Channel): only the DEVICE_STATE() function is modelled; Asterisk answers an empty
+        // Value for an unset variable.
+        const variable = get('Variable') ?? '';
+        const m = /^DEVICE_STATE\(PJSIP\/([^)]+)\)$/i.exec(variable);
+        const ep = m ? this.core.endpoints.get(m[1]!) : undefined;
+        const value = m ? (ep ? this.core.deviceState(ep) : 'UNKNOWN') : '';
+        respond('Success', [
+          ['Variable', variable],
+          ['Value', value],
+        ]);
+        return;
+      }
       case 'originate':
         this.originate(s, get, getAll, idH, respond);
         return;

@@ -116,7 +116,7 @@ describe('call path under failure', () => {
 
       const second = await startLab({ sim, env: { REDIS_PREFIX: prefix }, schema: first.t.schema });
       labs.push(second);
-      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'transferred call adopted');
+      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'transferred call adopted', 15_000);
       expect(adopted.state).toBe('transferred');
       expect(sim.channel(caller.id)?.bridgeId).toBeTruthy();
       sim.channels().find((c) => c.endpoint === 'dept-heating')!.hangup();
@@ -133,7 +133,7 @@ describe('call path under failure', () => {
       labs.length = 0;
       await sim.stop();
     }
-  }, 30_000);
+  }, 60_000);
 
   it('adopts a connected call after a service restart and closes it properly later', async () => {
     const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
@@ -149,7 +149,7 @@ describe('call path under failure', () => {
 
       const second = await startLab({ sim, env: { REDIS_PREFIX: prefix }, schema: first.t.schema });
       labs.push(second);
-      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'call adopted');
+      const adopted = await second.waitFor(() => second.t.app.calls!.registry.get(pop.callId as string), 'call adopted', 15_000);
       expect(adopted.state).toBe('connected');
       expect(sim.channel(caller.id)?.bridgeId).toBeTruthy();
       caller.hangup();
