@@ -218,7 +218,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       health.setProvider('ami', () => ami.isUp);
       const presence = new Presence(ami, acd, agentRepo, (r) => agents.endpointOf(r), logger);
       presence.start();
-      agents.presenceProbe = () => (ami.isUp ? presence.resync() : Promise.resolve(0));
+      agents.presenceProbe = (endpoint) => (ami.isUp ? presence.probe(endpoint) : Promise.resolve());
       supervision.attachAmi({ ami, presence });
       ami.start();
       closers.push({ name: 'ami', close: async () => { presence.stop(); await ami.close(); } });
