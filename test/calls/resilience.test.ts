@@ -92,6 +92,8 @@ describe('call path under failure', () => {
     sim.dropAriWebSockets();
     await lab.waitFor(async () => (await lab.t.app.health.report()).ari === 'down', 'ARI reported down');
     await lab.waitFor(async () => (await lab.t.app.health.report()).ari === 'up', 'ARI back up', 10_000);
+    // Asterisk must also have registered the app again, or Stasis() fails the call.
+    await lab.waitFor(() => sim.isAppConnected('hotline114'), 'app registered again', 10_000);
     const caller = sim.dial({ from: 'caller1', callerNumber: '13900000301', app: 'hotline114', appArgs: ['inbound'] });
     await agent.console.next('call.connected');
     caller.hangup();
