@@ -76,6 +76,12 @@ redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node',
 return {id, f[3], f[4]}
 `;
 
+const LUA_MARK_UNREACHABLE = `
+local k = ARGV[1] .. 'agent:' .. ARGV[2]
+if redis.call('EXISTS', k) == 1 then redis.call('HSET', k, 'unreachableUntil', ARGV[3]) end
+return 0
+`;
+
 const LUA_SET_DEVICE = `
 local prefix, id, device = ARGV[1], ARGV[2], ARGV[3]
 local blocking = {}
@@ -301,12 +307,7 @@ export class Acd {
    * itself, so it needs neither AMI nor a timer.
    */
   async markUnreachable(agentId: number, untilMs: number): Promise<void> {
-    await this.redis.eval(
-      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'unreachableUntil', ARGV[1]) end return 0`,
-      1,
-      this.key(agentId),
-      untilMs,
-    );
+    await this.run(LUA_MARK_UNREACHABLE, this.p, agentId, untilMs);
   }
 
   async setDevice(agentId: number, device: string): Promise<void> {

@@ -19,7 +19,7 @@ import type { QueueCallbackRepo } from './callbacks-repo';
 import { isOpenAt, parseOpeningHours, type OpeningHours } from './hours';
 import { PROMPTS, positionAnnouncement, soundMedia as soundMediaList } from './prompts';
 import type { WorkCalendar } from '../sla/calendar';
-import { normalizePhone } from '../http/schemas';
+import { normalizePhone } from '../infra/phone';
 
 export type CallSettings = Config['calls'] & { app: string; recordCalls?: boolean };
 

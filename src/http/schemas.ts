@@ -1,6 +1,7 @@
 // Schemas and helpers shared by routes.
 import { Type, type Static, type TSchema } from 'typebox';
 import { BadRequestError } from '../infra/errors';
+import { normalizePhone } from '../infra/phone';
 
 /**
  * T or null. A plain type becomes `type: [T, 'null']` rather than anyOf: with Fastify's type coercion an anyOf
@@ -62,11 +63,7 @@ export function decodeCursor(cursor: string | undefined): KeysetPosition | null 
   throw new BadRequestError('分页游标(cursor)无效，请从第一页重新查询', 'invalid_cursor');
 }
 
-/** Phone numbers as stored and looked up: spaces, dashes, dots and brackets removed, a leading + kept. */
-export function normalizePhone(raw: string): string {
-  const s = raw.trim().replace(/[\s\-().\u3000]/g, '');
-  return s.startsWith('+') ? `+${s.slice(1).replace(/\+/g, '')}` : s;
-}
+export { normalizePhone } from '../infra/phone';
 
 export const PHONE_RE = /^\+?[0-9]{3,20}$/;
 
