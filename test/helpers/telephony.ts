@@ -68,6 +68,9 @@ export async function startLab(
   }
 
   await waitFor(() => t.app.health.report().then((h) => h.ari === 'up'), 'ARI up');
+  // The events WebSocket can be open on our side a moment before Asterisk has registered the app; a call dialled
+  // in between fails in Stasis(), as on a real Asterisk.
+  await waitFor(() => sim.isAppConnected('hotline114'), 'Stasis app registered');
 
   async function addAgent(behavior: EndpointBehavior, o: { login?: boolean } = {}): Promise<TestAgent> {
     const user = await t.createUser('agent');
