@@ -25,6 +25,7 @@ import { AriSwitch } from './telephony/ari';
 import { AmiClient } from './telephony/ami';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { registerAuth } from './http/auth';
+import { registerRouteAccess } from './http/access';
 import { createHealth, healthRoutes, type Health } from './http/health';
 import { registerRequestLogging, registerSecurityHeaders } from './http/hooks';
 import { registerOpenApi } from './http/openapi';
@@ -131,6 +132,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
   try {
     fastify.setErrorHandler((err, request, reply) => errorHandler(err, request, reply));
     fastify.setNotFoundHandler(notFoundHandler);
+    registerRouteAccess(fastify); // before any route: collects who may call each one
     await registerOpenApi(fastify);
     await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
     registerSecurityHeaders(fastify);

@@ -107,6 +107,7 @@ export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: 
     '/api/agents/ws',
     {
       websocket: true,
+      config: { access: { roles: SEAT_ROLES, note: 'authenticated after the upgrade; the user must have an agent seat' } },
       schema: {
         tags: ['agents'],
         summary: '坐席弹屏 WebSocket（call.offered / call.connected / call.ended / agent.state）',

@@ -6,6 +6,7 @@ import type { FastifyTypeBox } from './types';
 import type { AuthService } from '../auth/service';
 import type { AuthUser, Role } from '../auth/types';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../infra/errors';
+import { markRoleGuard } from './access';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,11 +38,13 @@ export function registerAuth(fastify: FastifyTypeBox, auth: AuthService): void {
 
 /** Route hook: 401 without a valid token, 403 when the user's role is not listed (no roles = any signed-in user). */
 export function requireRoles(...roles: Role[]) {
-  return async function roleGuard(request: FastifyRequest): Promise<void> {
+  const guard = async function roleGuard(request: FastifyRequest): Promise<void> {
     const user = request.user;
     if (!user) throw new UnauthorizedError();
     if (roles.length > 0 && !roles.includes(user.role)) throw new ForbiddenError();
   };
+  markRoleGuard(guard, roles); // the route's access declaration (src/http/access.ts)
+  return guard;
 }
 
 /** request.user after requireRoles() ran (throws 401 otherwise, so handlers need no null checks). */

@@ -86,6 +86,7 @@ export function healthRoutes(fastify: FastifyTypeBox, health: Health): void {
   fastify.get(
     '/health',
     {
+      config: { access: { public: 'health probe (up/down only)' } },
       schema: {
         tags: ['system'],
         summary: '服务健康状态（数据库、Redis、ARI、AMI）',

@@ -2,6 +2,7 @@
 import type { FastifyTypeBox } from './types';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { declarePublicScope } from './access';
 
 export async function registerOpenApi(fastify: FastifyTypeBox): Promise<void> {
   await fastify.register(swagger, {
@@ -26,5 +27,8 @@ export async function registerOpenApi(fastify: FastifyTypeBox): Promise<void> {
       ],
     },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(async (docs) => {
+    declarePublicScope(docs, 'API documentation (schemas only, no data)');
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
 }

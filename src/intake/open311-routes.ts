@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { describeValidationError } from '../http/errors';
+import { declarePublicScope } from '../http/access';
 import { Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
 import { AppError } from '../infra/errors';
@@ -99,6 +100,7 @@ function errorBody(err: unknown, request: FastifyRequest): { status: number; bod
 export function open311Routes(fastify: FastifyTypeBox, intake: IntakeService, limits: { read: object; write: object }): void {
   void fastify.register(
     async (f: FastifyTypeBox) => {
+      declarePublicScope(f, 'Open311 GeoReport v2 (reads: public view only; POST needs an api_key)');
       f.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
         const params: Record<string, string> = {};
         for (const [k, v] of new URLSearchParams(body as string)) params[k] = v;

@@ -16,7 +16,7 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
   fastify.get(
     '/api/public/categories',
     {
-      config: { rateLimit: limits.read },
+      config: { rateLimit: limits.read, access: { public: 'category list for the public form' } },
       schema: {
         tags: ['public'],
         summary: '求助分类（无需登录）',
@@ -29,7 +29,7 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
   fastify.post(
     '/api/public/requests',
     {
-      config: { rateLimit: limits.submit },
+      config: { rateLimit: limits.submit, access: { public: 'web intake (rate limited)' } },
       schema: {
         tags: ['public'],
         summary: '网上求助（无需登录，限频）：提交后返回受理编号',
@@ -56,7 +56,7 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
   fastify.get(
     '/api/public/requests/:trackingNo',
     {
-      config: { rateLimit: limits.read },
+      config: { rateLimit: limits.read, access: { public: 'status lookup by tracking number + phone last 4 / lookup code' } },
       schema: {
         tags: ['public'],
         summary: '查询办理进度（受理编号 + 手机号后四位或查询码）：只显示状态和部门答复，不含个人信息',

@@ -131,7 +131,7 @@ export function knowledgeRoutes(fastify: FastifyTypeBox, knowledge: KnowledgeSer
   fastify.get(
     '/api/public/knowledge',
     {
-      config: { rateLimit: publicRateLimit },
+      config: { rateLimit: publicRateLimit, access: { public: 'published guides (办事指南/政务公开)' } },
       schema: { tags: ['public'], summary: '已发布的办事指南和政务公开信息（无需登录）', querystring: Type.Object(ListQuery), response: { 200: ArticleListSchema, 400: ErrorSchema } },
     },
     async (request) => knowledge.list(null, request.query),
@@ -140,7 +140,7 @@ export function knowledgeRoutes(fastify: FastifyTypeBox, knowledge: KnowledgeSer
   fastify.get(
     '/api/public/knowledge/:id',
     {
-      config: { rateLimit: publicRateLimit },
+      config: { rateLimit: publicRateLimit, access: { public: 'published guides (办事指南/政务公开)' } },
       schema: { tags: ['public'], summary: '已发布的知识库文章（无需登录）', params: IdParams, response: { 200: ArticleSchema, 404: ErrorSchema } },
     },
     async (request) => knowledge.get(null, request.params.id),

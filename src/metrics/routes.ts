@@ -11,6 +11,7 @@ export function metricsRoutes(fastify: FastifyTypeBox, metrics: Metrics, token: 
   fastify.get(
     '/metrics',
     {
+      config: { access: { secret: 'METRICS_TOKEN bearer (open only when unset outside production)' } },
       onRequest: async (req) => {
         if (!expected) return;
         const got = Buffer.from(bearerToken(req.headers.authorization) ?? '');

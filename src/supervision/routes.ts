@@ -79,6 +79,7 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
   fastify.get(
     '/api/supervision/board/stream',
     {
+      config: { access: { roles: BOARD_ROLES, note: 'own guard: bearer header or ?token=' } },
       // EventSource cannot set headers: the token may come as ?token= (like the agent console WebSocket).
       onRequest: async (req) => {
         const q = req.query as { token?: unknown };
@@ -102,6 +103,8 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
       },
     },
     async (req, reply) => {
+      // HEAD (Fastify's automatic one runs this handler) gets the stream's headers, not an endless stream.
+      if (req.method === 'HEAD') return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
+import { declarePublicScope } from '../http/access';
 import type { FastifyTypeBox } from '../http/types';
 
 /** Where the pages are: next to this file (Docker copies them into dist/web), else the source tree (npm start). */
@@ -29,6 +30,7 @@ const CSP = [
 export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string } = {}): Promise<void> {
   const root = opts.root ?? webRoot();
   await fastify.register(async (web) => {
+    declarePublicScope(web, 'static page files (data comes from the API with its own checks)');
     web.addHook('onSend', async (_request, reply, payload) => {
       reply.header('content-security-policy', CSP);
       // Pages change with deployments: revalidate every time (ETag / Last-Modified make that cheap).
