@@ -188,10 +188,23 @@ end
 return 'ERR_BAD_STATE'
 `;
 
+// 完成整理: the agent ends their wrap-up before its time is up. A wrap-up already over by time counts as ready.
+const LUA_END_WRAP_UP = `
+local prefix, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local k = prefix .. 'agent:' .. id
+local f = redis.call('HMGET', k, 'state', 'wrapUntil')
+if not f[1] then return 'ERR_OFFLINE' end
+if f[1] == 'ready' then return 'ready' end
+if f[1] ~= 'wrap_up' then return 'ERR_NOT_WRAP_UP' end
+redis.call('HSET', k, 'state', 'ready', 'reason', '', 'since', now, 'wrapUntil', '')
+redis.call('ZADD', prefix .. 'idle', now, id)
+return 'ready'
+`;
+
 const SHAS = new Map<string, string>();
 
 export class AgentStateError extends Error {
-  constructor(readonly reason: 'offline' | 'on_call' | 'bad_state') {
+  constructor(readonly reason: 'offline' | 'on_call' | 'bad_state' | 'not_wrap_up') {
     super(reason);
     this.name = 'AgentStateError';
   }
@@ -262,6 +275,15 @@ export class Acd {
     if (r.startsWith('ERR')) throw new AgentStateError('bad_state');
     if (r === 'ready') await this.announceAvailable();
     return r as AgentState;
+  }
+
+  /** Ends the agent's wrap-up now (they become eligible at once); throws AgentStateError when not in wrap-up. */
+  async endWrapUp(agentId: number, now = Date.now()): Promise<AgentState> {
+    const r = (await this.run(LUA_END_WRAP_UP, this.p, agentId, now)) as string;
+    if (r === 'ERR_OFFLINE') throw new AgentStateError('offline');
+    if (r === 'ERR_NOT_WRAP_UP') throw new AgentStateError('not_wrap_up');
+    await this.announceAvailable();
+    return 'ready';
   }
 
   async reserve(callId: string, skill: string | null, now = Date.now()): Promise<Reservation | null> {

@@ -88,6 +88,15 @@ export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: 
     async (req) => agents.setState(currentUser(req).agentId, 'paused', req.body.reason),
   );
 
+  fastify.post(
+    '/api/agents/me/wrapup/done',
+    {
+      ...seat,
+      schema: { tags: ['agents'], summary: '完成话后整理（立即就绪，可接下一个来电）', security: BEARER, response: { 200: AgentViewSchema, ...errors } },
+    },
+    async (req) => agents.endWrapUp(currentUser(req).agentId),
+  );
+
   fastify.get(
     '/api/agents/me',
     { ...seat, schema: { tags: ['agents'], summary: '当前坐席状态', security: BEARER, response: { 200: AgentViewSchema, ...errors } } },

@@ -14,6 +14,7 @@ const STATE_ERRORS: Record<AgentStateError['reason'], string> = {
   offline: '坐席尚未签入，请先签入',
   on_call: '通话中不能执行此操作',
   bad_state: '坐席状态无效',
+  not_wrap_up: '当前不在话后整理中',
 };
 
 export class AgentService {
@@ -61,6 +62,20 @@ export class AgentService {
       throw err;
     }
     await this.changed(row, state, want === 'paused' ? reason : null);
+    return this.view(row);
+  }
+
+  /** 完成整理: ends the wrap-up on the server, so the agent is offered the next call at once. */
+  async endWrapUp(agentId: number | null): Promise<AgentView> {
+    const row = await this.seat(agentId);
+    let state: AgentState;
+    try {
+      state = await this.acd.endWrapUp(row.id);
+    } catch (err) {
+      if (err instanceof AgentStateError) throw new ConflictError(STATE_ERRORS[err.reason], `agent_${err.reason}`);
+      throw err;
+    }
+    await this.changed(row, state, null);
     return this.view(row);
   }
 

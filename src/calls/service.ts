@@ -958,6 +958,8 @@ export class CallService {
       await sw.addToBridge(bridgeId, [channel.id]);
       if ((call.state as CallState) !== 'transferring') return;
       await call.transition('transferred', {}, { target: t.target.label });
+      // The agent left at once but follows the outcome (转接成功 on their console).
+      void hub.publish(t.agentId, { type: 'transfer.progress', callId, transferId: t.id, mode: t.mode, target: t.target.label, status: 'answered' });
     } else {
       await sw.addToBridge(bridgeId, [channel.id]);
       void hub.publish(t.agentId, { type: 'transfer.progress', callId, transferId: t.id, mode: t.mode, target: t.target.label, status: 'answered' });

@@ -192,8 +192,8 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
   });
 
   it('console: a blind transfer moves the caller to the department endpoint', async () => {
-    await consolePage.locator('#transfer').waitFor();
-    expect(await consolePage.locator('#btn-police').textContent()).toBe('110 联动');
+    await consolePage.locator('#btn-transfer-blind:enabled').waitFor();
+    expect(await consolePage.locator('#btn-police').textContent()).toContain('110 联动');
     // 110 asks for confirmation first; cancelling it does nothing.
     await consolePage.locator('#btn-police').click();
     await consolePage.locator('#police-confirm').waitFor();
@@ -208,7 +208,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     await dept.waitFor('bridged');
     expect(lab.sim.channel(caller.id)?.bridgeId).toBe(lab.sim.channel(dept.id)?.bridgeId);
     await consolePage.locator('#call-card[data-phase=wrapup]').waitFor();
-    await consolePage.waitForFunction(() => document.querySelector('#transfer-status')?.textContent?.includes('已转接 供热公司'));
+    await consolePage.waitForFunction(() => document.querySelector('#transfer-status')?.textContent?.includes('转接成功：来电人已与 供热公司 通话'));
     await screenshot(consolePage, 'console-5-transferred');
     await lab.waitFor(async () => (await lab.callRow(callId)).state === 'transferred', 'transferred state');
     const tr = await lab.t.app.db.query('select mode, target_type, target from call_transfers where call_id = $1', [callId]);

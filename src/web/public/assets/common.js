@@ -219,15 +219,55 @@ export function qs(params) {
 /** @param {number} n */
 const pad = (n) => String(n).padStart(2, '0');
 
+const CHINA = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+
 /**
- * 2025-11-28 09:05
+ * The parts of a moment in China time (UTC+8, no daylight saving), whatever the browser's own time zone.
+ * @param {Date} d
+ */
+function chinaParts(d) {
+  /** @type {Record<string, string>} */
+  const p = {};
+  for (const x of CHINA.formatToParts(d)) p[x.type] = x.value;
+  return p;
+}
+
+/**
+ * 2025-11-28 09:05 (China time)
  * @param {string | number | Date | null | undefined} v
  */
 export function fmtDateTime(v) {
   if (v === null || v === undefined || v === '') return '—';
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) return '—';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const p = chinaParts(d);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+/**
+ * 2025-11-28 (China time), for dates and file names.
+ * @param {string | number | Date} v
+ */
+export function fmtDate(v) {
+  const p = chinaParts(new Date(v));
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/**
+ * Time left until a deadline, in words: 剩余 2 小时 / 剩余 35 分钟 / 剩余 3 天 / 已超期 1 小时.
+ * @param {string | number | Date | null | undefined} deadline
+ * @param {number} [now]
+ */
+export function fmtCountdown(deadline, now = Date.now()) {
+  if (deadline === null || deadline === undefined || deadline === '') return '—';
+  const ms = new Date(deadline).getTime() - now;
+  if (!Number.isFinite(ms)) return '—';
+  const a = Math.abs(ms);
+  const min = Math.floor(a / 60000);
+  const span = min < 60 ? `${Math.max(1, min)} 分钟` : min < 48 * 60 ? `${Math.floor(min / 60)} 小时` : `${Math.floor(min / 1440)} 天`;
+  return ms >= 0 ? `剩余 ${span}` : `已超期 ${span}`;
 }
 
 /**
@@ -254,54 +294,35 @@ export function fmtClock(ms) {
   return h ? `${h}:${mm}` : mm;
 }
 
-export const STATUS_LABELS = /** @type {Record<string, string>} */ ({
-  draft: '待派单',
-  dispatched: '已派单（待签收）',
-  signed: '已签收',
-  in_progress: '办理中',
-  resolved: '已办结（待回访）',
-  callback: '回访中',
-  closed: '已结案',
-  returned: '已退单（待重新派单）',
-  extension_requested: '延期申请中',
-  reopened: '重办（待签收）',
-  merged: '已并单',
-});
-
-export const AGENT_STATES = /** @type {Record<string, string>} */ ({
-  offline: '未签入',
-  ready: '就绪',
-  paused: '暂停',
-  reserved: '振铃中',
-  busy: '通话中',
-  wrap_up: '话后整理',
-});
-
-export const ROLE_LABELS = /** @type {Record<string, string>} */ ({
-  agent: '话务员',
-  dispatcher: '派单员',
-  department_staff: '部门工作人员',
-  supervisor: '班长',
-  admin: '管理员',
-});
+// Labels live in one dictionary (labels.js); these names stay for the pages that import them from here.
+import { CASE_STATUS, label } from './labels.js';
+export { CASE_STATUS as STATUS_LABELS, AGENT_STATE as AGENT_STATES, ROLE as ROLE_LABELS, label } from './labels.js';
 
 /**
- * A status line: shows a message (info / ok / error) in a role=status element.
+ * The page's message area: a toast fixed at the bottom of the window (never pushes the layout, always in view
+ * whatever the scroll), info/ok fading after 6 s, errors after 15 s; a click dismisses it.
  * @param {HTMLElement} node
  */
 export function notifier(node) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  if (!node.dataset.toast) {
+    node.dataset.toast = '1';
+    node.classList.add('toast');
+    node.setAttribute('aria-live', 'polite');
+    node.title = '点击关闭';
+    node.addEventListener('click', () => (node.hidden = true));
+  }
   /**
    * @param {string} text
    * @param {'info' | 'ok' | 'error'} [kind]
    */
   return (text, kind = 'info') => {
     node.textContent = text;
-    node.className = `notice notice-${kind}`;
+    node.className = `toast notice notice-${kind}`;
     node.hidden = !text;
     clearTimeout(timer);
-    if (kind !== 'error' && text) timer = setTimeout(() => (node.hidden = true), 6000);
+    if (text) timer = setTimeout(() => (node.hidden = true), kind === 'error' ? 15000 : 6000);
   };
 }
 
@@ -388,7 +409,7 @@ export function historyList(events) {
         {},
         el('time', {}, fmtDateTime(e.at)),
         ' ',
-        el('strong', {}, STATUS_LABELS[e.toStatus] ?? e.toStatus),
+        el('strong', {}, label(CASE_STATUS, e.toStatus)),
         e.actorName ? el('span', { class: 'muted' }, ` · ${e.actorName}`) : null,
         e.note ? el('div', { class: 'pre' }, e.note) : null,
       ),

@@ -1,30 +1,45 @@
 // @ts-check
-// Agent console: seat state, the screen pop over the console WebSocket, one-key transfer / three-way / 110 on a
-// connected call (following transfer.progress), call notes, knowledge search, case creation with dispatch, the
-// case callback list and the missed-call list (/api/missed-calls) with click-to-call and result recording.
+// Agent console: seat state, the screen pop over the console WebSocket with a ring alert (tone, desktop
+// notification, title flash) until the call is answered, one call bar with every call control (enabled by the
+// call's phase, with keyboard shortcuts), one-key transfer / three-way / 110 with its outcome, wrap-up ended on the
+// server, the caller record created or corrected from the pop, call notes, knowledge search, case creation (with
+// the tracking number and lookup code to read to the caller), the case callback list and the missed-call list.
 import {
   $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fillCategorySelect,
-  markedText, qs, ApiError, AGENT_STATES, STATUS_LABELS,
+  markedText, qs, ApiError,
 } from '../assets/common.js';
+import {
+  label, AGENT_STATE, PAUSE_REASON, CASE_STATUS, CALL_OUTCOME, TRANSFER_FAIL, MISSED_REASON, CALLBACK_ATTEMPT,
+} from '../assets/labels.js';
 
 const store = tokenStore('console');
 const api = apiClient(() => store.get());
 const say = notifier($('#message'));
 
-/** Exposed for end-to-end tests and troubleshooting: when the last pop was drawn, socket state. */
-const probe = /** @type {{ poppedAt: number | null, wsOpen: boolean, pops: number }} */ ({ poppedAt: null, wsOpen: false, pops: 0 });
+/**
+ * Exposed for end-to-end tests and troubleshooting: when the last pop was drawn, socket state, the ring alert.
+ * @type {{ poppedAt: number | null, wsOpen: boolean, pops: number,
+ *          ring: { active: boolean, tone: boolean, notified: boolean, titleFlashes: number, started: number, stopped: number } }}
+ */
+const probe = { poppedAt: null, wsOpen: false, pops: 0, ring: { active: false, tone: false, notified: false, titleFlashes: 0, started: 0, stopped: 0 } };
 /** @type {any} */ (window).__h114 = probe;
 
 /**
  * The call on the card.
- * @type {{ callId: string, phase: 'ringing' | 'connected' | 'wrapup', callerNumber: string, connectedAt: number | null, endedAt: number | null, callback: boolean } | null}
+ * @type {{ callId: string, phase: 'ringing' | 'connected' | 'wrapup', callerNumber: string, connectedAt: number | null,
+ *          endedAt: number | null, callback: boolean, caller: any } | null}
  */
 let call = null;
 /**
- * The transfer under way on the call (from the POST, then transfer.progress).
- * @type {{ mode: 'blind' | 'three_way', target: string, status: string, police: boolean } | null}
+ * The transfer under way on the call (from the POST, then transfer.progress). A blind transfer is followed after
+ * the agent left the call, until it is answered (转接成功) or fails (the caller comes back).
+ * @type {{ callId: string, mode: 'blind' | 'three_way', target: string, status: string, police: boolean } | null}
  */
 let transfer = null;
+/** The call of a blind transfer that failed: when it is offered again, the agent is told why. */
+let returningCallId = /** @type {string | null} */ (null);
+/** The seat state as last shown. */
+let seatState = 'offline';
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let timer;
 
@@ -35,15 +50,43 @@ let timer;
  * @param {string | null} [reason]
  */
 function showAgentState(state, reason) {
+  seatState = state;
   const badge = $('#agent-state');
-  badge.textContent = AGENT_STATES[state] ?? state;
+  badge.textContent = label(AGENT_STATE, state);
   badge.className = `badge ${state}`;
   badge.dataset.state = state;
-  $('#agent-reason').textContent = reason ? `（${reason}）` : '';
-  /** @type {HTMLButtonElement} */ ($('#btn-login')).disabled = state !== 'offline';
-  /** @type {HTMLButtonElement} */ ($('#btn-ready')).disabled = state === 'offline' || state === 'ready';
-  /** @type {HTMLButtonElement} */ ($('#btn-pause')).disabled = state === 'offline' || state === 'paused';
-  /** @type {HTMLButtonElement} */ ($('#btn-logout')).disabled = state === 'offline';
+  $('#agent-reason').textContent = reason ? `（${label(PAUSE_REASON, reason, { passText: true })}）` : '';
+  updateControls();
+}
+
+/** Every button enabled only when the server would accept it in the current seat state and call phase. */
+function updateControls() {
+  const s = seatState;
+  const onCall = s === 'reserved' || s === 'busy' || call?.phase === 'ringing' || call?.phase === 'connected';
+  /** @type {(id: string, on: boolean) => void} */
+  const enable = (id, on) => {
+    /** @type {HTMLButtonElement} */ ($(id)).disabled = !on;
+  };
+  enable('#btn-login', s === 'offline');
+  enable('#btn-ready', s !== 'offline' && s !== 'ready' && !onCall);
+  enable('#btn-pause', s !== 'offline' && s !== 'paused');
+  enable('#pause-reason', s !== 'offline' && s !== 'paused');
+  enable('#btn-logout', s !== 'offline' && !onCall);
+  const phase = call?.phase ?? 'idle';
+  const connected = phase === 'connected';
+  const busyTransfer = !!transfer && transfer.callId === call?.callId && ['requested', 'ringing', 'answered'].includes(transfer.status);
+  enable('#btn-hangup', connected);
+  enable('#btn-wrapup-done', phase === 'wrapup' || (phase === 'idle' && s === 'wrap_up'));
+  enable('#transfer-dept', connected && !busyTransfer);
+  enable('#btn-transfer-blind', connected && !busyTransfer);
+  enable('#btn-transfer-3way', connected && !busyTransfer);
+  enable('#btn-police', connected && !busyTransfer);
+  const threeWay = connected && transfer?.mode === 'three_way' && busyTransfer;
+  enable('#btn-transfer-complete', threeWay && transfer?.status === 'answered');
+  enable('#btn-transfer-cancel', threeWay);
+  enable('#btn-save-note', phase !== 'idle');
+  enable('#btn-create-case', phase === 'connected' || phase === 'wrapup');
+  enable('#btn-caller-edit', phase !== 'idle');
 }
 
 /**
@@ -54,6 +97,7 @@ async function seat(path, body) {
   try {
     const view = await api.post(`/api/agents/me/${path}`, body);
     showAgentState(view.state, view.pendingPause ? `通话结束后暂停：${view.pendingPause}` : view.reason);
+    if (view.pendingPause) say(`通话结束后将暂停（${view.pendingPause}）`, 'info');
   } catch (err) {
     say(errText(err), 'error');
   }
@@ -70,20 +114,136 @@ async function refreshAgentState() {
   }
 }
 
+/** 完成整理: the server ends the wrap-up (the agent is offered calls again at once), then the card clears. */
+async function wrapUpDone() {
+  if (call && call.phase !== 'wrapup') return;
+  try {
+    const view = await api.post('/api/agents/me/wrapup/done');
+    clearCall();
+    showAgentState(view.state, view.reason);
+    say(view.state === 'ready' ? '话后整理已完成，已就绪' : `话后整理已完成，当前状态：${label(AGENT_STATE, view.state)}`, 'ok');
+  } catch (err) {
+    say(errText(err), 'error');
+  }
+}
+
+// ---------------------------------------------------------------- ring alert (tone, notification, title flash)
+
+const ring = (() => {
+  /** @type {AudioContext | null} */
+  let ctx = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let beeper;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let flasher;
+  /** @type {Notification | null} */
+  let note = null;
+  const title = document.title;
+
+  /** Browsers start audio only after a user gesture: the first click or key press unlocks it. */
+  function unlock() {
+    try {
+      ctx ??= new AudioContext();
+      if (ctx.state === 'suspended') void ctx.resume();
+    } catch {
+      ctx = null;
+    }
+  }
+
+  /** Two short tones (like a desk phone), repeated every 1.6 s while the call rings. */
+  function beep() {
+    if (!ctx) return;
+    const t0 = ctx.currentTime;
+    for (const [at, f] of /** @type {[number, number][]} */ ([[0, 880], [0.25, 660]])) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = 'sine';
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, t0 + at);
+      gain.gain.exponentialRampToValueAtTime(0.25, t0 + at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.2);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t0 + at);
+      osc.stop(t0 + at + 0.22);
+    }
+    probe.ring.tone = true;
+  }
+
+  /** @param {string} who */
+  function start(who) {
+    stop();
+    probe.ring.active = true;
+    probe.ring.started += 1;
+    probe.ring.tone = false;
+    probe.ring.notified = false;
+    unlock();
+    beep();
+    beeper = setInterval(beep, 1600);
+    let on = false;
+    flasher = setInterval(() => {
+      on = !on;
+      document.title = on ? `【来电】${who}` : title;
+      probe.ring.titleFlashes += 1;
+    }, 700);
+    document.title = `【来电】${who}`;
+    if ('Notification' in window && Notification.permission === 'granted') {
+      try {
+        note = new Notification('114 来电', { body: `${who} 正在呼入，请接听`, tag: 'h114-ring', requireInteraction: true });
+        note.onclick = () => window.focus();
+        probe.ring.notified = true;
+      } catch {
+        note = null;
+      }
+    }
+  }
+
+  function stop() {
+    if (!probe.ring.active) return;
+    probe.ring.active = false;
+    probe.ring.stopped += 1;
+    clearInterval(beeper);
+    clearInterval(flasher);
+    document.title = title;
+    note?.close();
+    note = null;
+  }
+
+  /** Asks for desktop notifications once, from a click (browsers refuse a request without one). */
+  function askPermission() {
+    if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission().catch(() => undefined);
+  }
+
+  return { start, stop, unlock, askPermission };
+})();
+
 // ---------------------------------------------------------------- screen pop
+
+/** @param {any} c the caller record (or null) */
+function showCaller(c) {
+  fill($('#caller-name'), c?.name || '未登记来电人');
+  $('#caller-vip').hidden = !c?.vip;
+  fill($('#caller-address'), [c?.district, c?.address].filter(Boolean).join(' ') || '—');
+  fill($('#caller-note'), c?.note || '—');
+  fill($('#btn-caller-edit'), c?.id ? '编辑档案' : '新建档案');
+  fill($('#callbar-caller'), call ? `${call.callerNumber || '未知号码'} ${c?.name ?? ''}` : '');
+}
 
 /** @param {any} m call.offered */
 function onOffered(m) {
-  call = { callId: m.callId, phase: 'ringing', callerNumber: m.callerNumber, connectedAt: null, endedAt: null, callback: m.callback === true };
-  transfer = null;
-  const c = m.caller;
-  fill($('#caller-name'), c?.name || '未登记来电人');
-  $('#caller-vip').hidden = !c?.vip;
+  const returning = returningCallId === m.callId;
+  returningCallId = null;
+  call = { callId: m.callId, phase: 'ringing', callerNumber: m.callerNumber, connectedAt: null, endedAt: null, callback: m.callback === true, caller: m.caller ?? null };
+  if (transfer?.callId !== m.callId) transfer = null;
+  showTransfer(returning ? `转接失败${transfer?.target ? `（${transfer.target}）` : ''}，来电已回到您这里，请接听` : '', returning ? 'error' : undefined);
+  if (returning) transfer = null;
+  const notice = $('#call-notice');
+  notice.hidden = !returning;
+  fill(notice, returning ? '转接失败，来电已回到您这里' : '');
   $('#caller-callback').hidden = !m.callback;
   fill($('#caller-number'), m.callerNumber || '未知号码');
-  fill($('#caller-address'), [c?.district, c?.address].filter(Boolean).join(' ') || '—');
   fill($('#caller-wait'), fmtDuration(m.queueWaitMs));
-  fill($('#caller-note'), c?.note || '—');
+  showCaller(m.caller);
+  closeCallerForm();
   fill(
     $('#recent-calls'),
     m.recentCalls?.length
@@ -91,7 +251,7 @@ function onOffered(m) {
           el(
             'li',
             {},
-            el('div', {}, fmtDateTime(r.startedAt), ' · ', r.category || '未分类', ' · ', r.agentName || '—', ' · ', outcomeLabel(r.outcome)),
+            el('div', {}, fmtDateTime(r.startedAt), ' · ', r.category || '未分类', ' · ', r.agentName || '—', ' · ', label(CALL_OUTCOME, r.outcome)),
             r.noteExcerpt ? el('div', { class: 'muted pre' }, r.noteExcerpt) : null,
           ),
         )
@@ -104,7 +264,7 @@ function onOffered(m) {
           el(
             'li',
             {},
-            el('div', {}, el('strong', {}, k.trackingNo), ' ', el('span', { class: 'badge' }, STATUS_LABELS[k.status] ?? k.status)),
+            el('div', {}, el('strong', {}, k.trackingNo), ' ', el('span', { class: 'badge' }, label(CASE_STATUS, k.status))),
             el('div', {}, k.title),
             el('div', { class: 'muted' }, k.departmentName || '未派单', ' · ', fmtDateTime(k.createdAt)),
           ),
@@ -112,12 +272,16 @@ function onOffered(m) {
       : el('li', { class: 'muted' }, '无未办结工单'),
   );
   $('#caller').hidden = false;
+  $('#call-idle').hidden = true;
   fill($('#notes'));
   fill($('#case-result'));
   /** @type {HTMLFormElement} */ ($('#note-form')).reset();
   /** @type {HTMLFormElement} */ ($('#case-form')).reset();
+  seatState = 'reserved';
   setPhase('ringing');
   showAgentState('reserved');
+  ring.start(m.callerNumber || '未知号码');
+  if (returning) say('转接失败，来电已回到您这里，请接听', 'error');
   probe.poppedAt = Date.now();
   probe.pops += 1;
 }
@@ -125,7 +289,9 @@ function onOffered(m) {
 /** @param {any} m call.connected */
 function onConnected(m) {
   if (!call || call.callId !== m.callId) return;
+  ring.stop();
   call.connectedAt = Date.now();
+  $('#call-notice').hidden = true;
   setPhase('connected');
   showAgentState('busy');
 }
@@ -133,13 +299,14 @@ function onConnected(m) {
 /** @param {any} m call.ended */
 function onEnded(m) {
   if (!call || call.callId !== m.callId) return;
+  ring.stop();
   void refreshAgentState();
   if (m.outcome === 'answered' || call.connectedAt) {
     call.endedAt = Date.now();
     setPhase('wrapup');
-    if (m.reason === 'transferred' && transfer) {
-      transfer.status = 'done';
-      showTransfer(`已转接 ${transfer.target}，您已退出通话`);
+    if (m.reason === 'transferred' && transfer && transfer.callId === m.callId) {
+      if (transfer.mode === 'blind') showTransfer(`正在转接 ${transfer.target}，您已退出通话，等待对方接听……`);
+      else showTransfer(`已退出三方通话，来电人继续与 ${transfer.target} 通话`, 'ok');
     }
     return;
   }
@@ -153,10 +320,9 @@ function onEnded(m) {
 /** @param {'idle' | 'ringing' | 'connected' | 'wrapup'} phase */
 function setPhase(phase) {
   if (call && phase !== 'idle') call.phase = phase;
-  const card = $('#call-card');
-  card.dataset.phase = phase;
-  const label = { idle: '空闲，等待来电', ringing: call?.callback ? '回拨来电振铃（接听后自动拨打市民）' : '来电振铃', connected: '通话中', wrapup: '话后整理' }[phase];
-  $('#call-phase').textContent = label;
+  for (const box of [$('#call-card'), $('#callbar')]) box.dataset.phase = phase;
+  const text = { idle: '空闲，等待来电', ringing: call?.callback ? '回拨来电振铃（接听后自动拨打市民）' : '来电振铃，请在话机上接听', connected: '通话中', wrapup: '话后整理' }[phase];
+  $('#call-phase').textContent = text;
   clearInterval(timer);
   const t = $('#call-timer');
   t.textContent = '';
@@ -167,27 +333,20 @@ function setPhase(phase) {
   } else if (phase === 'wrapup' && call?.connectedAt && call.endedAt) {
     t.textContent = `通话时长 ${fmtClock(call.endedAt - call.connectedAt)}`;
   }
-  $('#btn-hangup').hidden = phase !== 'connected' && phase !== 'ringing';
-  $('#btn-wrapup-done').hidden = phase !== 'wrapup';
-  $('#transfer').hidden = phase !== 'connected' && !(phase === 'wrapup' && transfer);
   if (phase !== 'connected') $('#police-confirm').hidden = true;
-  updateTransferButtons();
-  const haveCall = phase !== 'idle';
-  /** @type {HTMLButtonElement} */ ($('#btn-save-note')).disabled = !haveCall;
-  /** @type {HTMLButtonElement} */ ($('#btn-create-case')).disabled = !haveCall;
+  if (phase === 'idle') fill($('#callbar-caller'));
+  updateControls();
 }
 
 function clearCall() {
+  ring.stop();
   call = null;
   transfer = null;
   showTransfer('');
   $('#caller').hidden = true;
+  $('#call-idle').hidden = false;
+  $('#call-notice').hidden = true;
   setPhase('idle');
-}
-
-/** @param {string | null} o */
-function outcomeLabel(o) {
-  return { answered: '已接听', abandoned: '放弃', failed: '失败', missed: '未接' }[o ?? ''] ?? (o || '—');
 }
 
 /** After a reconnect in the middle of a call, the hello names it: show it again. */
@@ -200,6 +359,58 @@ async function restoreCall(/** @type {string} */ callId) {
     fill($('#notes'), d.notes.map(noteItem));
   } catch {
     /* the call may be over already */
+  }
+}
+
+// ---------------------------------------------------------------- caller record from the pop
+
+function openCallerForm() {
+  if (!call) return;
+  const c = call.caller;
+  const f = /** @type {HTMLFormElement} */ ($('#caller-form'));
+  /** @type {(name: string) => HTMLInputElement} */
+  const input = (name) => /** @type {HTMLInputElement} */ (f.elements.namedItem(name));
+  input('name').value = c?.name ?? '';
+  input('gender').value = c?.gender ?? '';
+  input('district').value = c?.district ?? '';
+  input('address').value = c?.address ?? '';
+  input('note').value = c?.note ?? '';
+  input('vip').checked = !!c?.vip;
+  f.hidden = false;
+  $('#caller-fields').hidden = true;
+  input('name').focus();
+}
+
+function closeCallerForm() {
+  $('#caller-form').hidden = true;
+  $('#caller-fields').hidden = false;
+}
+
+/** Creates the record (number of the call) or updates it; the pop shows the saved record. */
+async function saveCaller(/** @type {SubmitEvent} */ ev) {
+  ev.preventDefault();
+  if (!call) return;
+  const f = /** @type {HTMLFormElement} */ (ev.target);
+  /** @type {(name: string) => string | null} */
+  const v = (name) => /** @type {HTMLInputElement} */ (f.elements.namedItem(name)).value.trim() || null;
+  const body = {
+    name: v('name'),
+    gender: v('gender'),
+    district: v('district'),
+    address: v('address'),
+    note: v('note'),
+    vip: /** @type {HTMLInputElement} */ (f.elements.namedItem('vip')).checked,
+  };
+  try {
+    const saved = call.caller?.id
+      ? await api.patch(`/api/callers/${call.caller.id}`, body)
+      : await api.post('/api/callers', { number: call.callerNumber, ...body });
+    call.caller = saved;
+    showCaller(saved);
+    closeCallerForm();
+    say(call.caller?.id ? '来电人档案已保存' : '来电人档案已创建', 'ok');
+  } catch (err) {
+    say(errText(err), 'error');
   }
 }
 
@@ -275,32 +486,15 @@ function connect() {
 
 // ---------------------------------------------------------------- transfer, three-way, 110
 
-const TRANSFER_FAIL = /** @type {Record<string, string>} */ ({
-  busy: '对方忙',
-  no_answer: '无人接听',
-  noanswer: '无人接听',
-  congestion: '线路拥塞',
-  failed: '呼叫失败',
-  unavailable: '对方不可达',
-  cancelled: '已取消',
-  timeout: '无人接听',
-});
-
-/** @param {string} text */
-function showTransfer(text) {
-  fill($('#transfer-status'), text);
-  updateTransferButtons();
-}
-
-function updateTransferButtons() {
-  const connected = call?.phase === 'connected';
-  const busy = !!transfer && ['requested', 'ringing', 'answered'].includes(transfer.status);
-  for (const id of ['#btn-transfer-blind', '#btn-transfer-3way', '#btn-police', '#transfer-dept']) {
-    /** @type {HTMLButtonElement} */ ($(id)).disabled = !connected || busy;
-  }
-  const threeWay = transfer?.mode === 'three_way' && connected;
-  $('#btn-transfer-complete').hidden = !(threeWay && transfer?.status === 'answered');
-  $('#btn-transfer-cancel').hidden = !(threeWay && (transfer?.status === 'ringing' || transfer?.status === 'answered' || transfer?.status === 'requested'));
+/**
+ * @param {string} text
+ * @param {'ok' | 'error'} [kind]
+ */
+function showTransfer(text, kind) {
+  const box = $('#transfer-status');
+  fill(box, text);
+  box.className = `transfer-status ${kind ?? ''}`;
+  updateControls();
 }
 
 /**
@@ -312,14 +506,19 @@ async function startTransfer(mode, target) {
   const police = 'police' in target;
   const select = /** @type {HTMLSelectElement} */ ($('#transfer-dept'));
   const name = police ? '110' : (select.selectedOptions[0]?.textContent ?? '');
-  if (!police && !target.departmentCode) return say('请先选择转接部门', 'error');
-  transfer = { mode, target: name, status: 'requested', police };
+  if (!police && !target.departmentCode) {
+    select.focus();
+    return say('请先选择转接部门', 'error');
+  }
+  const callId = call.callId;
+  transfer = { callId, mode, target: name, status: 'requested', police };
   $('#police-confirm').hidden = true;
   showTransfer(`正在${mode === 'blind' ? '转接' : '邀请'} ${name}……`);
   try {
-    const r = await api.post(`/api/calls/${call.callId}/transfer`, { mode, ...target });
-    if (transfer && transfer.status === 'requested' && call?.phase === 'connected') {
-      transfer.target = r.target;
+    const r = await api.post(`/api/calls/${callId}/transfer`, { mode, ...target });
+    const t = /** @type {typeof transfer} */ (transfer);
+    if (t && t.callId === callId && t.status === 'requested') {
+      t.target = r.target;
       showTransfer(`正在呼叫 ${r.target}……${mode === 'blind' ? '接通后来电人与对方通话' : '对方接听后进入三方通话'}`);
     }
     if (police) say('已发起 110 联动，该通话已标记为紧急警情', 'ok');
@@ -332,32 +531,44 @@ async function startTransfer(mode, target) {
 
 /** @param {any} m transfer.progress */
 function onTransferProgress(m) {
-  // Once the agent is out of the call (blind transfer, left the three-way), later progress is not theirs to follow.
-  if (!call || call.callId !== m.callId || call.phase !== 'connected') return;
+  if (!call || call.callId !== m.callId) return;
+  // After a blind transfer the agent has left the call but still follows it until it is answered or comes back.
+  const following = call.phase === 'connected' || (call.phase === 'wrapup' && transfer?.callId === m.callId && transfer?.mode === 'blind');
+  if (!following) return;
   const police = transfer?.police ?? false;
-  transfer = { mode: m.mode, target: m.target, status: m.status, police };
+  transfer = { callId: m.callId, mode: m.mode, target: m.target, status: m.status, police };
   const who = m.target;
   switch (m.status) {
     case 'ringing':
-      showTransfer(`正在呼叫 ${who}……`);
+      showTransfer(call.phase === 'wrapup' ? `正在呼叫 ${who}，您已退出通话，等待对方接听……` : `正在呼叫 ${who}……`);
       break;
     case 'answered':
-      showTransfer(m.mode === 'three_way' ? `${who} 已接听，三方通话中。介绍完情况后请点击“退出三方”` : `${who} 已接听`);
+      if (m.mode === 'three_way') showTransfer(`${who} 已接听，三方通话中。介绍完情况后请点击“退出三方”`, 'ok');
+      else {
+        showTransfer(`转接成功：来电人已与 ${who} 通话`, 'ok');
+        say(`转接成功：来电人已与 ${who} 通话`, 'ok');
+      }
       break;
     case 'failed': {
-      const why = TRANSFER_FAIL[m.reason ?? ''] ?? m.reason ?? '未接通';
-      showTransfer(`转接 ${who} 未成功（${why}）${m.mode === 'blind' ? '，来电将回到您的坐席' : '，请继续与来电人通话'}`);
-      say(`转接 ${who} 未成功：${why}`, 'error');
+      const why = label(TRANSFER_FAIL, m.reason ?? 'failed');
+      if (m.mode === 'blind') {
+        // The service offers the caller back to this agent when they can take it (else to the front of the queue).
+        returningCallId = m.callId;
+        showTransfer(`转接失败（${who}：${why}），正在把来电转回……`, 'error');
+      } else {
+        showTransfer(`转接失败（${who}：${why}），请继续与来电人通话`, 'error');
+      }
+      say(`转接失败：${who} ${why}`, 'error');
       break;
     }
     case 'completed':
-      showTransfer(`已退出三方通话，来电人继续与 ${who} 通话`);
+      showTransfer(`转接成功：已退出三方通话，来电人继续与 ${who} 通话`, 'ok');
       break;
     case 'left':
-      showTransfer(`${who} 已离开三方通话`);
+      showTransfer(`${who} 已离开三方通话，请继续与来电人通话`);
       break;
     default:
-      showTransfer(`${who}：${m.status}`);
+      showTransfer(`${who}：正在处理`);
   }
 }
 
@@ -376,18 +587,58 @@ async function transferAction(action) {
   }
 }
 
+function askPolice() {
+  if (call?.phase !== 'connected') return;
+  $('#police-confirm').hidden = false;
+  /** @type {HTMLButtonElement} */ ($('#btn-police-cancel')).focus();
+}
+
+// ---------------------------------------------------------------- keyboard shortcuts
+
+/**
+ * Alt+letter (by physical key, so any keyboard layout and an IME in Chinese mode work). Digits are avoided:
+ * Alt+1…9 switch browser tabs on Linux. Documented in the page (快捷键) and docs/console.md.
+ * @type {Record<string, () => void>}
+ */
+const SHORTCUTS = {
+  KeyR: () => click('#btn-ready'),
+  KeyB: () => click('#btn-pause'),
+  KeyH: () => click('#btn-hangup'),
+  KeyT: () => {
+    const select = /** @type {HTMLSelectElement} */ ($('#transfer-dept'));
+    if (select.value) click('#btn-transfer-blind');
+    else if (!select.disabled) select.focus();
+  },
+  KeyG: () => click('#btn-transfer-3way'),
+  KeyP: () => (/** @type {HTMLButtonElement} */ ($('#btn-police')).disabled ? undefined : askPolice()),
+  KeyS: () => click('#btn-save-note'),
+  KeyN: () => /** @type {HTMLTextAreaElement} */ ($('#note-content')).focus(),
+  KeyW: () => click('#btn-wrapup-done'),
+  KeyK: () => /** @type {HTMLInputElement} */ ($('#kb-q')).focus(),
+};
+
+/** @param {string} sel */
+function click(sel) {
+  const b = /** @type {HTMLButtonElement} */ ($(sel));
+  if (!b.disabled) b.click();
+}
+
+/** @param {KeyboardEvent} ev */
+function onKey(ev) {
+  ring.unlock();
+  if (ev.key === 'Escape' && !$('#police-confirm').hidden) {
+    $('#police-confirm').hidden = true;
+    return;
+  }
+  if (!ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+  const action = SHORTCUTS[ev.code];
+  if (!action) return;
+  ev.preventDefault();
+  action();
+}
+
 // ---------------------------------------------------------------- missed calls (回拨)
 
-const MISSED_REASONS = /** @type {Record<string, string>} */ ({ abandoned: '排队中挂机', failed: '系统未能接通' });
-const ATTEMPT_RESULTS = /** @type {Record<string, string>} */ ({
-  connected: '已接通',
-  answered: '已接通',
-  no_answer: '无人接听',
-  busy: '忙',
-  failed: '呼叫失败',
-  agent_no_answer: '坐席未接听',
-  cancelled: '已取消',
-});
 const DONE_RESULTS = /** @type {[string, string][]} */ ([
   ['reached', '已联系上'],
   ['no_answer', '无人接听（保留待回拨）'],
@@ -413,12 +664,12 @@ function missedItem(m) {
   const li = el(
     'li',
     { dataset: { missed: m.id } },
-    el('div', {}, el('strong', {}, m.number), m.callerName ? ` ${m.callerName}` : '', ' ', el('span', { class: 'badge' }, MISSED_REASONS[m.reason] ?? m.reason)),
+    el('div', {}, el('strong', {}, m.number), m.callerName ? ` ${m.callerName}` : '', ' ', el('span', { class: 'badge' }, label(MISSED_REASON, m.reason))),
     el(
       'div',
       { class: 'muted' },
       `最近 ${fmtDateTime(m.lastMissedAt)} · 未接 ${m.missedCount} 次 · 等待 ${fmtDuration(m.waitedMs)}`,
-      m.attempts ? ` · 已回拨 ${m.attempts} 次${m.lastAttemptResult ? `（${ATTEMPT_RESULTS[m.lastAttemptResult] ?? m.lastAttemptResult}）` : ''}` : '',
+      m.attempts ? ` · 已回拨 ${m.attempts} 次${m.lastAttemptResult ? `（${label(CALLBACK_ATTEMPT, m.lastAttemptResult)}）` : ''}` : '',
     ),
     m.note ? el('div', { class: 'pre' }, '备注：', m.note) : null,
     el(
@@ -516,10 +767,19 @@ async function createCase(/** @type {SubmitEvent} */ ev) {
       el(
         'div',
         { class: 'notice notice-ok', id: 'case-created' },
-        '已创建工单 ',
-        el('strong', { class: 'tracking-no' }, k.trackingNo),
-        `，${k.statusLabel}`,
-        k.departmentName ? `，派往 ${k.departmentName}` : '',
+        el('div', {}, '已创建工单 ', el('strong', { class: 'tracking-no' }, k.trackingNo), `，${label(CASE_STATUS, k.status)}`, k.departmentName ? `，派往 ${k.departmentName}` : ''),
+        k.lookupCode
+          ? el(
+              'div',
+              { class: 'read-out' },
+              '请告知来电人：受理编号 ',
+              el('strong', {}, k.trackingNo),
+              '，查询码 ',
+              el('strong', { class: 'lookup-code' }, k.lookupCode),
+              '。可在“114阳光政务服务热线”网站凭受理编号和查询码（或手机号后四位）查询办理进度。',
+              k.smsSent ? '（已短信发送）' : '',
+            )
+          : null,
       ),
     );
     f.reset();
@@ -584,7 +844,7 @@ function callbackItem(k) {
   const li = el(
     'li',
     {},
-    el('div', {}, el('strong', {}, k.trackingNo), ' ', el('span', { class: 'badge' }, k.statusLabel)),
+    el('div', {}, el('strong', {}, k.trackingNo), ' ', el('span', { class: 'badge' }, label(CASE_STATUS, k.status))),
     el('div', {}, k.title),
     el('div', { class: 'muted' }, k.contactName || '市民', ' ', k.contactPhone || '', ' · ', k.departmentName || '—', ' · 办结于 ', fmtDateTime(k.resolvedAt)),
     k.reply ? el('div', { class: 'pre' }, '答复：', k.reply) : null,
@@ -647,7 +907,13 @@ async function main() {
   $('#workspace').hidden = false;
   setPhase('idle');
 
-  $('#btn-login').addEventListener('click', () => seat('login', {}));
+  // The first click or key press unlocks the ring tone (browsers start audio only after a user gesture).
+  document.addEventListener('pointerdown', () => ring.unlock(), { once: true });
+  document.addEventListener('keydown', onKey);
+  $('#btn-login').addEventListener('click', () => {
+    ring.askPermission();
+    void seat('login', {});
+  });
   $('#btn-ready').addEventListener('click', () => seat('ready'));
   $('#btn-pause').addEventListener('click', () => seat('pause', { reason: /** @type {HTMLSelectElement} */ ($('#pause-reason')).value }));
   $('#btn-logout').addEventListener('click', () => seat('logout'));
@@ -655,7 +921,7 @@ async function main() {
     store.clear();
     location.reload();
   });
-  $('#btn-wrapup-done').addEventListener('click', clearCall);
+  $('#btn-wrapup-done').addEventListener('click', wrapUpDone);
   $('#btn-hangup').addEventListener('click', async () => {
     if (!call) return;
     try {
@@ -664,6 +930,14 @@ async function main() {
       say(errText(err), 'error');
     }
   });
+  $('#btn-shortcuts').addEventListener('click', () => {
+    const box = $('#shortcuts');
+    box.hidden = !box.hidden;
+    $('#btn-shortcuts').setAttribute('aria-expanded', String(!box.hidden));
+  });
+  $('#btn-caller-edit').addEventListener('click', openCallerForm);
+  $('#btn-caller-cancel').addEventListener('click', closeCallerForm);
+  $('#caller-form').addEventListener('submit', saveCaller);
   $('#note-form').addEventListener('submit', saveNote);
   $('#case-form').addEventListener('submit', createCase);
   $('#kb-form').addEventListener('submit', searchKnowledge);
@@ -673,10 +947,7 @@ async function main() {
   $('#btn-transfer-3way').addEventListener('click', () => startTransfer('three_way', { departmentCode: /** @type {HTMLSelectElement} */ ($('#transfer-dept')).value }));
   $('#btn-transfer-complete').addEventListener('click', () => transferAction('complete'));
   $('#btn-transfer-cancel').addEventListener('click', () => transferAction('cancel'));
-  $('#btn-police').addEventListener('click', () => {
-    $('#police-confirm').hidden = false;
-    /** @type {HTMLButtonElement} */ ($('#btn-police-cancel')).focus();
-  });
+  $('#btn-police').addEventListener('click', askPolice);
   $('#btn-police-cancel').addEventListener('click', () => ($('#police-confirm').hidden = true));
   $('#btn-police-blind').addEventListener('click', () => startTransfer('blind', { police: true }));
   $('#btn-police-3way').addEventListener('click', () => startTransfer('three_way', { police: true }));
@@ -692,7 +963,7 @@ async function main() {
   );
   fill(
     $('#transfer-dept'),
-    el('option', { value: '' }, '（选择部门）'),
+    el('option', { value: '' }, '（选择转接部门）'),
     departments.map((/** @type {any} */ d) => el('option', { value: d.code }, d.name)),
   );
   void loadCallbacks();
