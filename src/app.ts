@@ -29,6 +29,7 @@ import { registerRouteAccess } from './http/access';
 import { createHealth, healthRoutes, type Health } from './http/health';
 import { registerRequestLogging, registerSecurityHeaders } from './http/hooks';
 import { registerOpenApi } from './http/openapi';
+import { registerOverloadShedding } from './http/overload';
 import type { FastifyTypeBox } from './http/types';
 import { createAuthService, type AuthService } from './auth/service';
 import { authRoutes } from './auth/routes';
@@ -109,7 +110,19 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
 
   if (config.migrateOnStart) await migrateWithRetry(config, logger);
 
-  const db = createDb({ url: config.databaseUrl, schema: config.dbSchema, logger });
+  const rz = config.resilience;
+  const db = createDb({
+    url: config.databaseUrl,
+    schema: config.dbSchema,
+    logger,
+    max: rz.dbPoolMax,
+    statementTimeoutMs: rz.dbStatementTimeoutMs,
+    lockTimeoutMs: rz.dbLockTimeoutMs,
+    idleInTransactionTimeoutMs: rz.dbIdleInTransactionTimeoutMs,
+    connectTimeoutMs: rz.dbConnectTimeoutMs,
+  });
+  // /health pings on its own connection: a pool full of slow requests must not read as a dead database.
+  const healthDb = createDb({ url: config.databaseUrl, schema: config.dbSchema, logger, max: 1, connectTimeoutMs: 1000, statementTimeoutMs: 1000 });
   const redis = createRedis(config.redisUrl, logger, { keyPrefix: `${config.redisPrefix}:` });
 
   // Closed in reverse order of registration, after Fastify and before Redis/PostgreSQL (telephony goes here).
@@ -124,6 +137,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return typeof h === 'string' && /^[\w.-]{1,64}$/.test(h) ? h : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // TRUST_PROXY: client address (rate limits, logs) from X-Forwarded-For, only from trusted hops.
+    trustProxy: typeof rz.trustProxy === 'number' ? ((_addr: string, hop: number) => hop < (rz.trustProxy as number)) : rz.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -131,6 +146,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
 
   try {
     fastify.setErrorHandler((err, request, reply) => errorHandler(err, request, reply));
+    await registerOverloadShedding(fastify, rz);
     fastify.setNotFoundHandler(notFoundHandler);
     registerRouteAccess(fastify); // before any route: collects who may call each one
     await registerOpenApi(fastify);
@@ -144,7 +160,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const callers = createCallersService({ db });
     const notes = createNotesService({ db });
     const reference = createReferenceService({ db });
-    const health = createHealth({ db, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
+    const health = createHealth({ db: healthDb, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
     const workOrders = createWorkOrders({ config, db, logger }); // outbox relay + SLA timer worker start here
     closers.push({ name: 'work-orders', close: () => workOrders.close() });
 
@@ -242,6 +258,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
         }
         await closeRedis(redis);
         await db.close().catch((err: unknown) => logger.error({ err }, 'error closing database pool'));
+        await healthDb.close().catch(() => undefined);
       })();
       return closing;
     };
@@ -251,6 +268,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);
     await db.close().catch(() => undefined);
+    await healthDb.close().catch(() => undefined);
     throw err;
   }
 }

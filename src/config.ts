@@ -59,6 +59,33 @@ export interface Config {
     readonly callbackOffer: boolean;
   };
   readonly migrateOnStart: boolean;
+  /** Bounded waiting, overload shedding, trusted proxies, rebuilding Redis from PostgreSQL (issue 10). */
+  readonly resilience: Resilience;
+}
+
+export interface Resilience {
+  readonly dbPoolMax: number;
+  readonly dbStatementTimeoutMs: number;
+  readonly dbLockTimeoutMs: number;
+  readonly dbIdleInTransactionTimeoutMs: number;
+  /** How long a request waits for a free pooled connection. */
+  readonly dbConnectTimeoutMs: number;
+  /** Mean event-loop delay above which HTTP requests are shed with 503 (0 = off). */
+  readonly maxEventLoopDelayMs: number;
+  /** Event-loop utilisation (0–1) above which requests are shed (0 = off). */
+  readonly maxEventLoopUtilization: number;
+  /** Retry-After of every 503 the service answers. */
+  readonly retryAfterSec: number;
+  /** Fastify trustProxy: false, true, a hop count, or a comma list of addresses/CIDRs. */
+  readonly trustProxy: boolean | number | string[];
+  /** Periodic sweep that re-creates Redis state from PostgreSQL (0 = only when Redis becomes ready). */
+  readonly rebuildSweepSec: number;
+  /** Agents whose last recorded state is older than this are not restored as signed in. */
+  readonly agentRestoreMaxAgeH: number;
+  /** A claim without Idempotency-Key within this window returns the ticket the user just signed. */
+  readonly claimRetryWindowSec: number;
+  /** Promised callbacks older than this are counted as late on the supervisor's summary. */
+  readonly callbackPromiseMaxAgeMin: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -112,6 +139,30 @@ class ConfigReader {
       return fallback;
     }
     return v;
+  }
+
+  num(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a number between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  trustProxy(name: string): boolean | number | string[] {
+    const raw = this.env[name]?.trim();
+    if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
+    if (/^(true|yes|on)$/i.test(raw)) return true;
+    if (/^[1-9][0-9]?$/.test(raw)) return Number(raw);
+    const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+    if (!list.every((x) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(x) || ['loopback', 'linklocal', 'uniquelocal'].includes(x))) {
+      this.problems.push(`${name} must be false, true, a hop count or a comma list of addresses/CIDRs (got "${raw}")`);
+      return false;
+    }
+    return list;
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
@@ -192,6 +243,21 @@ export function loadConfig(env: Env = process.env): Config {
       callbackOffer: r.bool('CALL_CALLBACK_OFFER', true),
     },
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
+    resilience: {
+      dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 1000),
+      dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+      dbLockTimeoutMs: r.int('DB_LOCK_TIMEOUT_MS', 2000, 10, 600_000),
+      dbIdleInTransactionTimeoutMs: r.int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+      maxEventLoopDelayMs: r.int('OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
+      maxEventLoopUtilization: r.num('OVERLOAD_MAX_EVENT_LOOP_UTILIZATION', 0, 0, 1),
+      retryAfterSec: r.int('RETRY_AFTER_SEC', 5, 1, 3600),
+      trustProxy: r.trustProxy('TRUST_PROXY'),
+      rebuildSweepSec: r.int('REBUILD_SWEEP_SEC', 300, 0, 86_400),
+      agentRestoreMaxAgeH: r.int('AGENT_RESTORE_MAX_AGE_H', 12, 1, 24 * 30),
+      claimRetryWindowSec: r.int('CLAIM_RETRY_WINDOW_SEC', 15, 0, 3600),
+      callbackPromiseMaxAgeMin: r.int('CALLBACK_PROMISE_MAX_AGE_MIN', 24 * 60, 1, 30 * 24 * 60),
+    },
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(cfg);

@@ -163,11 +163,12 @@ export function createCasesRepo(db: Db) {
       );
     },
 
+    /** A person is waiting: a row locked by someone else fails at once (55P03 → 503 resource_busy), never queues. */
     async lock(caseId: number, tx: pg.PoolClient): Promise<LockedCase | null> {
       const { rows } = await db.query<LockedCase>(
         `select id, tracking_no, status, urgency, category_id, department_id, dispatch_no, deadline_version,
                 sla_started_at, resolve_deadline, contact_phone
-           from cases where id = $1 for update`,
+           from cases where id = $1 for update nowait`,
         [caseId],
         tx,
       );
@@ -207,7 +208,7 @@ export function createCasesRepo(db: Db) {
       const sets = cols.map((c, i) => `${c} = $${i + 10}`);
       const { rows } = await db.query<CaseRow & { old_status: string; old_department_id: number | null }>(
         `with c as (
-           select id, status, department_id, dispatch_no from cases where id = $1 for update
+           select id, status, department_id, dispatch_no from cases where id = $1 for update nowait
          ), u as (
            update cases s set ${['status = $2', ...sets, 'updated_at = now()'].join(', ')}
              from c

@@ -2,6 +2,7 @@
 // Stack traces never leave the process; unknown errors are logged with the error and answered 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../infra/errors';
+import { asUnavailable } from '../infra/unavailable';
 
 export interface ErrorBody {
   error: string;
@@ -122,6 +123,11 @@ function pgClientError(err: unknown): { status: number; body: ErrorBody } | null
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  // A dependency that is down or too slow (timeouts, lock waits, refused connections): 503 the client may retry
+  // (Retry-After is added to every 503 by http/overload.ts).
+  const unavailable = asUnavailable(err);
+  if (unavailable) request.log.warn({ err }, 'dependency unavailable');
+  err = unavailable ?? err;
   const fe = err as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation)) {
     const errors = fe.validation as unknown as AjvLikeError[];

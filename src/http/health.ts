@@ -2,6 +2,7 @@
 import type { FastifyTypeBox } from './types';
 import { Type } from 'typebox';
 import type { Db } from '../infra/db';
+import { ErrorSchema } from './schemas';
 import { redisUp, type Redis } from '../infra/redis';
 
 export type ComponentStatus = 'up' | 'down' | 'disabled';
@@ -90,7 +91,8 @@ export function healthRoutes(fastify: FastifyTypeBox, health: Health): void {
       schema: {
         tags: ['system'],
         summary: '服务健康状态（数据库、Redis、ARI、AMI）',
-        response: { 200: HealthSchema, 503: HealthSchema },
+        // 503 is the report, or the error body when the request failed before it (e.g. shed under overload).
+        response: { 200: HealthSchema, 503: Type.Union([HealthSchema, ErrorSchema]) },
       },
     },
     async (_request, reply) => {

@@ -15,6 +15,12 @@ export interface DbOptions {
   schema?: string | null;
   max?: number;
   logger?: Logger;
+  /** Bounded waiting per connection (ms; 0 or absent = PostgreSQL's default, i.e. none). */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+  /** How long a caller waits for a free pooled connection before failing. */
+  connectTimeoutMs?: number;
 }
 
 export function createDb(opts: DbOptions) {
@@ -23,7 +29,11 @@ export function createDb(opts: DbOptions) {
     max: opts.max ?? 10,
     // Each test file (or tenant) lives in its own schema; public stays reachable for extensions.
     options: opts.schema ? `-c search_path=${opts.schema},public` : undefined,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    // Set at connection start-up: a locked row or a runaway query fails (→ 503) instead of holding the pool.
+    statement_timeout: opts.statementTimeoutMs || undefined,
+    lock_timeout: opts.lockTimeoutMs || undefined,
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs || undefined,
   });
   // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => opts.logger?.warn({ err }, 'postgres idle client error'));

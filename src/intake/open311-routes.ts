@@ -8,6 +8,7 @@ import { describeValidationError } from '../http/errors';
 import { declarePublicScope } from '../http/access';
 import { Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
+import { asUnavailable } from '../infra/unavailable';
 import { AppError } from '../infra/errors';
 import { DESCRIPTION_MAX, Open311Error, type IntakeService } from './service';
 import { toXml } from './xml';
@@ -85,6 +86,7 @@ function send(reply: FastifyReply, format: 'json' | 'xml', root: string, value: 
 }
 
 function errorBody(err: unknown, request: FastifyRequest): { status: number; body: { code: number; description: string }[] } {
+  err = asUnavailable(err) ?? err; // database/Redis down or too slow: 503, as on every route
   const fe = err as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation)) {
     const msgs = (fe.validation as unknown as Parameters<typeof describeValidationError>[1][]).map((e) => describeValidationError(fe.validationContext, e));

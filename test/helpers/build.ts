@@ -36,6 +36,9 @@ export function testConfig(schema: string, env: Record<string, string> = {}): Co
     ARI_ENABLED: 'false',
     AMI_ENABLED: 'false',
     MIGRATE_ON_START: 'false',
+    // Jest compiles modules synchronously on first use, which stalls the event loop for longer than any sensible
+    // shedding threshold: load shedding is off in tests except where a test turns it on (test/resilience).
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
 }
