@@ -46,6 +46,7 @@ import { createKnowledgeService } from './knowledge/service';
 import { knowledgeRoutes } from './knowledge/routes';
 import { createIntakeService, type IntakeService } from './intake/service';
 import { intakeRoutes } from './intake/routes';
+import { loadLookupLimits } from './intake/lookup';
 import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
 import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
@@ -176,7 +177,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     // --- search, knowledge base, public intake and Open311 (issue 4) ---
     await registerPublicRateLimit(fastify, redis);
     const search = createSearchService({ db, logger });
-    const intake = createIntakeService({ db });
+    const intake = createIntakeService({ db, lookupLimits: loadLookupLimits() });
     searchRoutes(fastify, search);
     knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);
     intakeRoutes(fastify, intake, DEFAULT_PUBLIC_LIMITS);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Db } from '../infra/db';
 import { createCasesRepo } from '../cases/repo';
+import { hashLookupCode } from './lookup';
 
 export interface NewIntake {
   source: 'web' | 'open311';
@@ -25,6 +26,7 @@ export interface NewIntake {
   deviceId: string | null;
   accountId: string | null;
   attributes: Record<string, unknown>;
+  /** The resident's lookup code (plain, only its hash is stored), or null. */
   lookupCode: string | null;
 }
 
@@ -44,7 +46,7 @@ export interface RequestRow {
   description: string;
   reply: string | null;
   contact_phone: string | null;
-  lookup_code: string | null;
+  lookup_code_hash: Buffer | null;
   category_code: string | null;
   category_name: string | null;
   department_name: string | null;
@@ -65,7 +67,7 @@ export interface RequestRow {
 export const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest();
 
 const REQUEST_SELECT = `
-  select c.id, c.tracking_no, c.status, c.channel, c.title, c.description, c.reply, c.contact_phone, i.lookup_code,
+  select c.id, c.tracking_no, c.status, c.channel, c.title, c.description, c.reply, c.contact_phone, c.lookup_code_hash,
          cat.code as category_code, cat.name as category_name, d.name as department_name, c.created_at, c.updated_at,
          c.resolved_at, c.resolve_deadline, m.tracking_no as merged_into_tracking_no,
          i.address, i.address_id, i.zipcode, i.lat, i.long, i.media_url,
@@ -111,18 +113,19 @@ export function createIntakeRepo(db: Db) {
       return db.withTransaction(async (tx: pg.PoolClient) => {
         const trackingNo = await cases.nextTrackingNo(tx);
         const { rows } = await db.query<{ id: number }>(
-          `insert into cases (tracking_no, channel, status, contact_name, contact_phone, category_id, title, description)
-           values ($1, $2, 'draft', $3, $4, $5, $6, $7) returning id`,
-          [trackingNo, r.source, r.contactName, r.contactPhone, r.categoryId, r.title, r.description],
+          `insert into cases (tracking_no, channel, status, contact_name, contact_phone, category_id, title, description, lookup_code_hash)
+           values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8) returning id`,
+          [trackingNo, r.source, r.contactName, r.contactPhone, r.categoryId, r.title, r.description,
+            r.lookupCode ? hashLookupCode(trackingNo, r.lookupCode) : null],
           tx,
         );
         const id = rows[0]!.id;
         await db.query(
           `insert into intake_requests (case_id, source, open311_client_id, service_code, address, address_id, zipcode, lat, long,
-                                        media_url, email, device_id, account_id, attributes, lookup_code)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+                                        media_url, email, device_id, account_id, attributes)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           [id, r.source, r.clientId, r.serviceCode, r.address, r.addressId, r.zipcode, r.lat, r.long, r.mediaUrl, r.email,
-            r.deviceId, r.accountId, JSON.stringify(r.attributes), r.lookupCode],
+            r.deviceId, r.accountId, JSON.stringify(r.attributes)],
           tx,
         );
         await cases.insertEvent(

@@ -61,7 +61,13 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
         tags: ['public'],
         summary: '查询办理进度（受理编号 + 手机号后四位或查询码）：只显示状态和部门答复，不含个人信息',
         params: Type.Object({ trackingNo: Type.String({ minLength: 1, maxLength: 40 }) }),
-        querystring: Type.Object({ phoneLast4: Type.String({ pattern: '^[0-9]{4}$', description: '手机号后四位（未留电话时为查询码）' }) }),
+        querystring: Type.Object(
+          {
+            phoneLast4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$', description: '手机号后四位' })),
+            code: Type.Optional(Type.String({ minLength: 4, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$', description: '查询码（未留电话时提交后获得，如 ABCD-EFGH-JK）' })),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: {
           200: Type.Object({
             trackingNo: Type.String(),
@@ -80,9 +86,10 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
           404: ErrorSchema,
           429: ErrorSchema,
         },
+        description: '验证错误次数有上限（每个受理编号、每个来源地址各自计数，默认每小时 10 / 30 次），超过后暂时锁定并返回 429 lookup_locked。',
       },
     },
-    async (request) => intake.lookupWeb(request.params.trackingNo, request.query.phoneLast4),
+    async (request) => intake.lookupWeb(request.params.trackingNo, request.query, request.ip),
   );
 
   const ClientSchema = Type.Object({

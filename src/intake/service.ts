@@ -1,18 +1,20 @@
 // Public intake. Rules:
 // - Web help requests (求助栏) need no account: category (code), description ≤ 4000, location; name and phone
 //   optional. They become cases with channel 'web', status 'draft' (the dispatcher's inbox). Without a phone
-//   number the resident gets a 4-digit lookup code instead.
-// - Status lookup needs the tracking number and the phone's last 4 digits (or the lookup code): it shows status,
+//   number the resident gets a random lookup code instead (src/intake/lookup.ts).
+// - Status lookup needs the tracking number and the phone's last 4 digits or the lookup code: it shows status,
 //   category, department and the department's reply — never names, phone numbers or addresses. Unknown tracking
-//   number and wrong digits answer the same 404. Phone-like digit runs in texts shown publicly are masked.
+//   number and wrong secret answer the same 404; wrong guesses are limited per tracking number and per address
+//   (LookupGuard). Personal data in texts shown publicly is redacted.
 // - Open311 GeoReport v2: services from active categories; POST needs an api_key (open311_clients, SHA-256 hashed);
 //   GET lists intake requests only (web and open311 channels), never contact data.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../infra/db';
 import { AppError, BadRequestError, NotFoundError } from '../infra/errors';
 import { normalizePhone, PHONE_RE } from '../http/schemas';
 import { STATUS_LABELS } from '../search/service';
 import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
+import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches, type LookupLimits } from './lookup';
 
 export const DESCRIPTION_MAX = 4000;
 const CLOSED = new Set(['resolved', 'callback', 'closed', 'merged']);
@@ -144,8 +146,9 @@ function parseIsoDate(v: string, field: string): number {
 
 const DAY = 86_400_000;
 
-export function createIntakeService(deps: { db: Db }) {
+export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits }) {
   const repo = createIntakeRepo(deps.db);
+  const guard = createLookupGuard(deps.db, deps.lookupLimits);
 
   async function submitWeb(input: WebRequestInput) {
     const category = await repo.categoryByCode(input.category.trim());
@@ -160,26 +163,38 @@ export function createIntakeService(deps: { db: Db }) {
         throw new BadRequestError('联系电话(phone)格式不正确', 'invalid_phone');
       }
     }
-    const lookupCode = phone ? null : String(randomInt(0, 10000)).padStart(4, '0');
+    const lookupCode = phone ? null : generateLookupCode();
     const { trackingNo } = await repo.insert({
       source: 'web', categoryId: category.id, title: titleOf(description), description, contactName: name, contactPhone: phone,
       clientId: null, serviceCode: category.code, address: location, addressId: null, zipcode: null, lat: null, long: null,
       mediaUrl: null, email: null, deviceId: null, accountId: null, attributes: {}, lookupCode,
     });
+    const shown = lookupCode ? formatLookupCode(lookupCode) : null;
     return {
       trackingNo,
-      lookupCode,
+      lookupCode: shown,
       message: phone
         ? `已收到您的求助，受理编号 ${trackingNo}。可凭受理编号和手机号后四位查询办理进度。`
-        : `已收到您的求助，受理编号 ${trackingNo}，查询码 ${lookupCode}。请妥善保存，凭受理编号和查询码查询办理进度。`,
+        : `已收到您的求助，受理编号 ${trackingNo}，查询码 ${shown}。请妥善保存，凭受理编号和查询码查询办理进度。`,
     };
   }
 
-  async function lookupWeb(trackingNo: string, last4: string) {
-    const r = await repo.byTrackingNo(trackingNo.trim());
-    const digits = r?.contact_phone?.replace(/\D/g, '') ?? null;
-    const ok = r && (digits ? digits.slice(-4) === last4 : r.lookup_code === last4);
-    if (!r || !ok) throw new NotFoundError('未找到该受理编号，或手机号后四位（查询码）不匹配', 'request_not_found');
+  /**
+   * Status by tracking number + secret: the phone's last 4 digits (cases with a contact phone) or the lookup code.
+   * A 4-digit `phoneLast4` on a case without a phone is tried as a code (codes issued before were 4 digits).
+   */
+  async function lookupWeb(trackingNo: string, secret: { phoneLast4?: string; code?: string }, ip: string) {
+    const wanted = trackingNo.trim();
+    const r = await guard.verify({ trackingNo: wanted, ip }, async () => {
+      const row = await repo.byTrackingNo(wanted);
+      if (!row) return null;
+      const digits = row.contact_phone?.replace(/\D/g, '') ?? '';
+      if (secret.phoneLast4 && digits.length >= 4 && digits.slice(-4) === secret.phoneLast4) return row;
+      const code = secret.code ?? (digits ? undefined : secret.phoneLast4);
+      if (code && lookupCodeMatches(row.tracking_no, code, row.lookup_code_hash)) return row;
+      return null;
+    });
+    if (!r) throw new NotFoundError('未找到该受理编号，或手机号后四位（查询码）不匹配', 'request_not_found');
     return {
       trackingNo: r.tracking_no,
       status: r.status,

@@ -55,8 +55,11 @@ describe('public web intake', () => {
   test('without a phone number the resident gets a lookup code', async () => {
     const res = await submit({ category: 'help-manhole', description: '路口井盖缺失', location: '经十路与历山路路口' });
     const { trackingNo, lookupCode } = res.json() as { trackingNo: string; lookupCode: string };
-    expect(lookupCode).toMatch(/^\d{4}$/);
-    expect((await t.inject({ method: 'GET', url: `/api/public/requests/${trackingNo}`, query: { phoneLast4: lookupCode } })).statusCode).toBe(200);
+    expect(lookupCode).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2}$/);
+    expect((await t.inject({ method: 'GET', url: `/api/public/requests/${trackingNo}`, query: { code: lookupCode } })).statusCode).toBe(200);
+    // typed loosely: lower case, spaces instead of dashes
+    const loose = lookupCode.toLowerCase().replace(/-/g, ' ');
+    expect((await t.inject({ method: 'GET', url: `/api/public/requests/${trackingNo}`, query: { code: loose } })).statusCode).toBe(200);
   });
 
   test('validation: oversized text, unknown category, bad phone, missing fields → 400 in Chinese', async () => {

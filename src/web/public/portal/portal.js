@@ -69,7 +69,9 @@ async function lookup(/** @type {SubmitEvent} */ ev) {
   const last4 = /** @type {HTMLInputElement} */ ($('#lk-last4')).value.trim();
   const box = $('#status');
   try {
-    const r = await api.get(`/api/public/requests/${encodeURIComponent(trackingNo)}${qs({ phoneLast4: last4 })}`);
+    // Four digits are the phone's last four; anything else is a lookup code (ABCD-EFGH-JK).
+    const secret = /^[0-9]{4}$/.test(last4) ? { phoneLast4: last4 } : { code: last4 };
+    const r = await api.get(`/api/public/requests/${encodeURIComponent(trackingNo)}${qs(secret)}`);
     fill(
       box,
       el('h3', {}, r.trackingNo, ' ', el('span', { class: `badge ${r.reply ? 'ok' : ''}`, id: 'status-label' }, r.statusLabel)),
