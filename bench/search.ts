@@ -14,7 +14,7 @@ import { createDb, type Db } from '../src/infra/db';
 import { migrate } from '../src/infra/migrate';
 import { seed } from '../src/cli/seed';
 import { createSearchService } from '../src/search/service';
-import { escapeLike, parseQuery, snippet } from '../src/search/query';
+import { escapeLike, snippet } from '../src/search/query';
 import type { AuthUser } from '../src/auth/types';
 import { generateCorpus, queryMix, type CorpusCase } from './search-corpus';
 
@@ -196,19 +196,7 @@ async function main() {
     log(`search_docs: ${sizes.docs} rows filled in ${(times.searchDocs! / 1000).toFixed(1)} s (bigrams computed in PostgreSQL); heap ${sizes.heap}, vectors (TOAST) ${sizes.toast}`);
     log(`GIN index: ${sizes.gin}, built in ${(times.gin! / 1000).toFixed(1)} s; vacuum+analyze ${(times.analyze! / 1000).toFixed(1)} s`);
 
-    const svc = createSearchService({ db, hotMinHits: HOT });
-    // Prewarm: the most frequent bigrams (from the planner's statistics) above the hot threshold.
-    const t0 = performance.now();
-    const stats = await db.query<{ elems: string[]; freqs: number[] }>(
-      `select most_common_elems::text::text[] as elems, most_common_elem_freqs as freqs from pg_stats where tablename = 'search_docs' and attname = 'tsv'`,
-    );
-    const docs = sizes.docs;
-    const hotTerms = stats.rows[0]
-      ? stats.rows[0].elems.map((e, i) => ({ e, n: stats.rows[0]!.freqs[i]! * docs })).filter((x) => x.n >= HOT && [...x.e].length === 2).sort((a, b) => b.n - a.n).slice(0, PREWARM)
-      : [];
-    for (const h of hotTerms) await svc.promote(parseQuery(h.e));
-    const prewarmMs = ms(t0);
-    log(`prewarmed ${hotTerms.length} hot bigrams in ${(prewarmMs / 1000).toFixed(1)} s${hotTerms.length ? ` (${hotTerms.slice(0, 8).map((h) => h.e).join(' ')} …)` : ''}`);
+    const svc = createSearchService({ db, exactThreshold: HOT });
 
     const mix = queryMix();
     const cold: number[] = [];
@@ -221,11 +209,6 @@ async function main() {
       const first = await svc.search(ADMIN, { q, limit: 20 });
       const c = ms(t);
       cold.push(c);
-      if (first.countSource === 'index' && first.total >= HOT) {
-        t = performance.now();
-        await svc.promote(parseQuery(q));
-        builds.push(ms(t));
-      }
       const w: number[] = [];
       let source = first.countSource;
       for (let i = 0; i < RUNS; i++) {
@@ -270,7 +253,7 @@ async function main() {
     }
     log(`  write cost (insert of one case, triggers incl. hot aggregates): p50 ${f1(pct(writes, 50))} ms, p95 ${f1(pct(writes, 95))} ms`);
     const hot = await db.query<{ n: number; rows: number }>(`select (select count(*) from search_hot_queries)::int as n, (select count(*) from search_hot_counts)::int as rows`);
-    log(`  hot aggregate table: ${hot.rows[0]!.n} queries, ${hot.rows[0]!.rows} rows; index ${sizes.gin} (${(sizes.gin_bytes / docs).toFixed(0)} B/doc)`);
+    log(`  hot aggregate table: ${hot.rows[0]!.n} queries, ${hot.rows[0]!.rows} rows; index ${sizes.gin} (${(sizes.gin_bytes / sizes.docs).toFixed(0)} B/doc)`);
   } finally {
     await db.close();
     if (!KEEP) await admin(`drop database if exists ${DB_NAME}`);

@@ -177,6 +177,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     // --- search, knowledge base, public intake and Open311 (issue 4) ---
     await registerPublicRateLimit(fastify, redis);
     const search = createSearchService({ db, logger });
+    search.indexer.start(); // jieba words of new documents, off the writers' path (issue 13)
+    closers.push({ name: 'search-words', close: () => search.indexer.stop() });
     const intake = createIntakeService({ db, lookupLimits: loadLookupLimits() });
     searchRoutes(fastify, search);
     knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);

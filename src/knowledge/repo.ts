@@ -1,6 +1,6 @@
 // SQL for knowledge articles (办事指南 guide / 政务公开 public_info). search_docs follows by trigger.
 import type { Db } from '../infra/db';
-import { toTsquery, type ParsedQuery } from '../search/query';
+import { lex, tsAnd, type ParsedQuery } from '../search/query';
 
 export interface ArticleRow {
   id: number;
@@ -74,11 +74,13 @@ export function createKnowledgeRepo(db: Db) {
       if (f.query) {
         const q = f.query;
         const text = `(a.title || E'\\n' || array_to_string(a.tags, ' ') || E'\\n' || a.body)`;
-        if (q.lexemes.length) {
-          where.push(`a.id in (select src_id from search_docs where src = 'knowledge' and tsv @@ ${p(toTsquery(q.lexemes))}::tsquery)`);
+        const tsq = tsAnd(q.tsq, lex('t:knowledge'));
+        if (q.tsq && tsq) where.push(`a.id in (select src_id from search_docs where src = 'knowledge' and tsv @@ ${p(tsq)}::tsquery)`);
+        for (const part of q.parts) {
+          const c = part.confirm;
+          if (c?.kind === 'ilike') where.push(`${text} ilike ${p(c.pattern)}`);
+          else if (c) where.push(`${text} like ${p(c.pattern)}`);
         }
-        if (q.likePatterns.length) where.push(`${text} like all (${p(q.likePatterns)}::text[])`);
-        if (q.ilikePatterns.length) where.push(`${text} ilike all (${p(q.ilikePatterns)}::text[])`);
       }
       const w = where.length ? `where ${where.join(' and ')}` : '';
       const [page, count] = await Promise.all([

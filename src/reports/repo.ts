@@ -224,24 +224,26 @@ export class ReportsRepo {
   }
 
   /**
-   * Terms (2-character CJK bigrams of call notes, cases and web requests, as indexed for search) by the number of
-   * documents containing them in the range, against the previous period of the same length.
+   * Hot topics: words and phrases (jieba with the hotline dictionary, search_docs.words) of call notes, cases and web
+   * requests, by the number of documents containing them in the range, with the count of the previous period of the
+   * same length. Documents the word indexer has not reached yet (a few seconds) are not counted.
    */
-  async topics(from: Date, to: Date, minCount: number, stop: string[], limit: number): Promise<TopicRow[]> {
+  async topics(from: Date, to: Date, minCount: number, stop: string[], numeric: string, limit: number): Promise<TopicRow[]> {
     const { rows } = await this.db.query<TopicRow>(
       `with d as (
-         select tsv, created_at >= $1 as cur from search_docs
+         select words, created_at >= $1 as cur from search_docs
           where src in ('note', 'case') and created_at >= $1::timestamptz - ($2::timestamptz - $1::timestamptz) and created_at < $2
+            and words is not null
        ), t as (
-         select tok, (count(*) filter (where cur))::int as cur, (count(*) filter (where not cur))::int as prev
-           from d, unnest(tsvector_to_array(d.tsv)) as tok
-          where tok ~ '^[\\u4e00-\\u9fff]{2}$'
-          group by tok
+         select w, (count(*) filter (where cur))::int as cur, (count(*) filter (where not cur))::int as prev
+           from d, unnest(d.words) as w
+          where w ~ '^[\u3400-\u4dbf\u4e00-\u9fff]{2,}$' and not (w = any($4::text[])) and w !~ $6
+          group by w
        )
-       select tok as term, cur as count, prev as previous from t
-        where cur >= $3 and cur > prev and not (tok = any($4::text[]))
-        order by (cur - prev) desc, cur desc, tok limit $5`,
-      [from, to, minCount, stop, limit],
+       select w as term, cur as count, prev as previous from t
+        where cur >= $3
+        order by cur desc, (cur - prev) desc, w limit $5`,
+      [from, to, minCount, stop, limit, numeric],
     );
     return rows;
   }

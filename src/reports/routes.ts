@@ -76,7 +76,7 @@ const KpiSchema = Type.Object({
       ),
     }),
   ),
-  hotTopics: Type.Array(Type.Object({ term: Type.String(), count: Type.Integer(), previous: Type.Integer(), change: Type.Integer() })),
+  hotTopics: Type.Array(Type.Object({ term: Type.String(), count: Type.Integer(), previous: Type.Integer(), change: Type.Integer(), trend: Type.String({ description: 'new 新出现 / up 上升 / flat 持平 / down 下降（与上一同长时段相比）' }) })),
 });
 
 const DATE_OR_TIME = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$';

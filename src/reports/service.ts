@@ -2,6 +2,7 @@
 // the post-call survey, case figures per department, and rising topics. JSON, or CSV for Excel.
 import { BadRequestError } from '../infra/errors';
 import type { AgentAggRow, CallAggRow, DeptAggRow, Granularity, ReportsRepo, TopicRow } from './repo';
+import { NUMERIC_WORD, STOP_WORDS } from '../search/lexicon';
 
 export interface CallFigures {
   offered: number;
@@ -63,7 +64,7 @@ export interface KpiReport {
       satisfactionRate: number | null;
     }[];
   } | null;
-  hotTopics: { term: string; count: number; previous: number; change: number }[];
+  hotTopics: { term: string; count: number; previous: number; change: number; trend: Trend }[];
 }
 
 const MAX_BUCKETS: Record<Granularity, { n: number; label: string }> = {
@@ -72,12 +73,16 @@ const MAX_BUCKETS: Record<Granularity, { n: number; label: string }> = {
   month: { n: 600, label: '按月统计时范围不能超过 50 年' },
 };
 
-// Bigrams too common in hotline texts to say anything about the topic.
-export const TOPIC_STOPWORDS = [
-  '市民', '反映', '咨询', '问题', '希望', '要求', '相关', '部门', '处理', '情况', '已经', '没有', '我们', '他们', '表示',
-  '工作', '进行', '现在', '时间', '一个', '来电', '热线', '请求', '解决', '答复', '告知', '联系', '电话', '需要', '是否',
-  '可以', '目前', '关于', '称其', '称在', '该市', '附近', '小区', '居民', '这个', '什么', '怎么', '如何', '办理',
-];
+export type Trend = 'new' | 'up' | 'flat' | 'down';
+/** Trend of a topic against the previous period: new (absent before), up/down by more than 10 %, else flat. */
+export const TREND_LABELS: Record<Trend, string> = { new: '新出现', up: '上升', flat: '持平', down: '下降' };
+
+export function trendOf(count: number, previous: number): Trend {
+  if (previous === 0) return 'new';
+  if (count > previous * 1.1) return 'up';
+  if (count < previous * 0.9) return 'down';
+  return 'flat';
+}
 
 export function ratio(n: number, d: number): number | null {
   return d > 0 ? Math.round((n / d) * 10000) / 10000 : null;
@@ -137,7 +142,7 @@ export class ReportsService {
       this.repo.agents(from, to, feat.survey),
       feat.survey ? this.repo.survey(from, to) : Promise.resolve(null),
       feat.cases ? this.repo.departments(from, to) : Promise.resolve(null),
-      feat.search ? this.repo.topics(from, to, 2, TOPIC_STOPWORDS, q.topics ?? 20) : Promise.resolve([] as TopicRow[]),
+      feat.search ? this.repo.topics(from, to, 2, STOP_WORDS, NUMERIC_WORD.source, q.topics ?? 20) : Promise.resolve([] as TopicRow[]),
     ]);
 
     return {
@@ -158,7 +163,7 @@ export class ReportsService {
       })),
       survey: survey ? surveyFigures(survey) : null,
       cases: depts ? caseFigures(depts) : null,
-      hotTopics: topics.map((t) => ({ term: t.term, count: t.count, previous: t.previous, change: t.count - t.previous })),
+      hotTopics: topics.map((t) => ({ term: t.term, count: t.count, previous: t.previous, change: t.count - t.previous, trend: trendOf(t.count, t.previous) })),
     };
   }
 }
@@ -247,8 +252,8 @@ export function toCsv(r: KpiReport, section: CsvSection): string {
       }
       break;
     case 'topics':
-      rows.push(['热词', '本期', '上期', '变化']);
-      for (const t of r.hotTopics) rows.push([t.term, t.count, t.previous, t.change]);
+      rows.push(['热点词', '本期', '上期', '变化', '趋势']);
+      for (const t of r.hotTopics) rows.push([t.term, t.count, t.previous, t.change, TREND_LABELS[t.trend]]);
       break;
   }
   return `\uFEFF${rows.map((row) => row.map(cell).join(',')).join('\r\n')}\r\n`;

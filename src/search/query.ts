@@ -11,14 +11,32 @@ const CJK_BIGRAM = /^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}$/;
 export const MAX_TERMS = 8;
 export const MAX_TERM_LENGTH = 50;
 
+/** How a term is confirmed on the row after the index narrowed it down (exact substring semantics). */
+export type Confirm =
+  | { kind: 'like'; pattern: string }
+  | { kind: 'ilike'; pattern: string }
+  /** 4+ digits: the whole digit token in the text, or a substring of a caller/contact number. */
+  | { kind: 'digits'; token: string; pattern: string };
+
+export interface TermQuery {
+  term: string;
+  /** tsquery text for the index (null: nothing indexable, e.g. one character → confirm only). */
+  tsq: string | null;
+  confirm: Confirm | null;
+  /** The term in the title/category field (f: lexemes), for ranking. */
+  field: string | null;
+  /** The term as jieba words (w: lexemes), for ranking; null when it is no word (a fragment such as 区供). */
+  word: string | null;
+}
+
 export interface ParsedQuery {
   terms: string[];
-  /** All lexemes of all terms (deduplicated), ANDed. Empty: no term is indexable (LIKE only). */
-  lexemes: string[];
-  /** LIKE patterns on body (terms without ASCII letters) and ILIKE patterns (terms with letters). */
-  likePatterns: string[];
-  ilikePatterns: string[];
-  /** Cache key of the hot-query table: the normalised terms, sorted. */
+  parts: TermQuery[];
+  /** AND of the terms' index queries; null when no term is indexable. */
+  tsq: string | null;
+  /** Ranking conditions (null: no such distinction for this query). */
+  field: string | null;
+  word: string | null;
   qkey: string;
 }
 
@@ -51,28 +69,72 @@ export function splitTerms(q: string): string[] {
   return out;
 }
 
-export function parseQuery(q: string): ParsedQuery {
-  const terms = splitTerms(q);
-  const lexemes = new Set<string>();
-  const likePatterns: string[] = [];
-  const ilikePatterns: string[] = [];
-  for (const term of terms) {
-    const lx = termLexemes(term);
-    for (const l of lx) lexemes.add(l);
-    const exactByIndex = lx.length === 1 && (CJK_BIGRAM.test(term) || term.toLowerCase() === lx[0]);
-    if (exactByIndex) continue;
-    const pattern = `%${escapeLike(term)}%`;
-    if (/[A-Za-z]/.test(term)) ilikePatterns.push(pattern);
-    else likePatterns.push(pattern);
-  }
-  const qkey = terms.map((t) => t.toLowerCase()).sort().join(' ');
-  return { terms, lexemes: [...lexemes].sort(), likePatterns, ilikePatterns, qkey };
+/** A lexeme quoted for tsquery text (quotes and backslashes escaped). */
+export function lex(l: string): string {
+  return `'${l.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-/** tsquery text: lexemes quoted and ANDed (our lexemes are CJK or [a-z0-9], nothing to escape but quotes). */
-export function toTsquery(lexemes: string[]): string {
-  return lexemes.map((l) => `'${l.replace(/'/g, "''").replace(/\\/g, '\\\\')}'`).join(' & ');
+/** AND of tsquery parts (each parenthesised); null parts are left out; null when nothing is left. */
+export function tsAnd(...parts: (string | null | undefined)[]): string | null {
+  const p = parts.filter((x): x is string => !!x);
+  if (!p.length) return null;
+  return p.length === 1 ? p[0]! : p.map((x) => `(${x})`).join(' & ');
 }
+
+export function tsOr(parts: string[]): string | null {
+  if (!parts.length) return null;
+  return parts.length === 1 ? parts[0]! : parts.map((x) => `(${x})`).join(' | ');
+}
+
+/** The 4-digit windows of a digit string as p: lexemes ANDed (what the index holds of phone numbers). */
+export function phoneWindows(digits: string): string {
+  const w = new Set<string>();
+  for (let i = 0; i + 4 <= digits.length; i++) w.add(`p:${digits.slice(i, i + 4)}`);
+  return [...w].map(lex).join(' & ');
+}
+
+export const DIGITS_MIN = 4;
+
+/** `words` splits a term into dictionary words (jieba); without it, the ranking has no word tier. */
+export function parseQuery(q: string, words?: (term: string) => string[]): ParsedQuery {
+  const terms = splitTerms(q);
+  const parts: TermQuery[] = [];
+  for (const term of terms) {
+    const lx = termLexemes(term);
+    const lower = term.toLowerCase();
+    let tsq = lx.length ? lx.map(lex).join(' & ') : null;
+    let confirm: Confirm | null = null;
+    const pattern = `%${escapeLike(term)}%`;
+    if (new RegExp(`^[0-9]{${DIGITS_MIN},}$`).test(term)) {
+      // Also a part of a caller or contact number: the number's 4-digit windows, confirmed as a substring.
+      tsq = `${lex(term)} | (${phoneWindows(term)})`;
+      confirm = { kind: 'digits', token: lex(term), pattern };
+    } else {
+      const exactByIndex = lx.length === 1 && (CJK_BIGRAM.test(term) || lower === lx[0]);
+      if (!exactByIndex) confirm = /[A-Za-z]/.test(term) ? { kind: 'ilike', pattern } : { kind: 'like', pattern };
+    }
+    const field = lx.length ? lx.map((l) => lex(`f:${l}`)).join(' & ') : null;
+    let word: string | null = null;
+    if (words && /[\u3400-\u9fff]/.test(term)) {
+      const ws = words(term).filter((w) => [...w].length >= 2 && CJK_RUN_FULL.test(w));
+      if (ws.length) word = ws.map((w) => lex(`w:${w}`)).join(' & ');
+    }
+    parts.push({ term, tsq, confirm, field, word });
+  }
+  const qkey = terms.map((t) => t.toLowerCase()).sort().join(' ');
+  const fields = parts.map((p) => p.field);
+  const wordsQ = parts.map((p) => p.word);
+  return {
+    terms,
+    parts,
+    tsq: tsAnd(...parts.map((p) => p.tsq)),
+    field: fields.some((f) => f) ? tsAnd(...fields) : null,
+    word: wordsQ.some((w) => w) ? tsAnd(...wordsQ) : null,
+    qkey,
+  };
+}
+
+const CJK_RUN_FULL = /^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+$/;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function escapeHtml(s: string): string {

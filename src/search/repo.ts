@@ -1,6 +1,6 @@
 // SQL of the keyword search over search_docs (see migration 1764600000000_search.sql).
 import type { Db } from '../infra/db';
-import { toTsquery, type ParsedQuery } from './query';
+import { lex, phoneWindows, tsAnd, tsOr, type Confirm, type ParsedQuery } from './query';
 
 export const DOC_TYPES = ['call', 'case', 'request', 'knowledge'] as const;
 export type DocType = (typeof DOC_TYPES)[number];
@@ -59,6 +59,55 @@ class Sql {
   }
 }
 
+/** Everything a search filters on: the index query (terms, dimensions, months) and what is checked on the row. */
+export interface Conditions {
+  /** tsquery text over the one GIN index; null: none (single characters only) → dims/confirm on the row. */
+  tsq: string | null;
+  dims: DimFilter;
+  rows: RowFilter;
+  q: ParsedQuery;
+}
+
+/** Dimension conditions as lexemes (answered inside the GIN index together with the keyword). */
+export function dimsTsquery(f: DimFilter): string | null {
+  const any = (prefix: string, vals: (string | number)[] | undefined) => (vals?.length ? tsOr(vals.map((v) => lex(`${prefix}${v}`))) : null);
+  const a = f.access;
+  const access =
+    a.kind === 'published_knowledge_only'
+      ? `!${lex('t:knowledge')} | ${lex('s:published')}`
+      : a.kind === 'department'
+        ? `((${lex('t:case')} | ${lex('t:request')}) & ${lex(`d:${a.departmentId}`)}) | (${lex('t:knowledge')} & ${lex('s:published')})`
+        : null;
+  return tsAnd(
+    any('t:', f.types),
+    any('c:', f.categoryIds),
+    f.departmentId !== undefined ? lex(`d:${f.departmentId}`) : null,
+    any('s:', f.statuses),
+    any('ch:', f.channels),
+    access,
+  );
+}
+
+/** Months (m:YYYYMM, UTC) covering a bounded range of at most 36 months; null when unbounded or longer. */
+export function monthsTsquery(r: RowFilter, now = new Date()): string | null {
+  if (!r.from) return null;
+  const from = new Date(r.from);
+  const to = r.to ? new Date(r.to) : new Date(now.getTime() + 31 * 86_400_000);
+  const months: string[] = [];
+  let y = from.getUTCFullYear();
+  let m = from.getUTCMonth();
+  while (y < to.getUTCFullYear() || (y === to.getUTCFullYear() && m <= to.getUTCMonth())) {
+    months.push(lex(`m:${y * 100 + m + 1}`));
+    if (months.length > 36) return null;
+    m += 1;
+    if (m === 12) {
+      m = 0;
+      y += 1;
+    }
+  }
+  return tsOr(months);
+}
+
 function addDims(sql: Sql, f: DimFilter): void {
   if (f.types?.length) sql.where.push(`doc_type = any(${sql.p(f.types)}::text[])`);
   if (f.categoryIds?.length) sql.where.push(`category_id = any(${sql.p(f.categoryIds)}::int[])`);
@@ -74,10 +123,10 @@ function addDims(sql: Sql, f: DimFilter): void {
   }
 }
 
-function addText(sql: Sql, q: ParsedQuery, alias = ''): void {
-  if (q.lexemes.length) sql.where.push(`${alias}tsv @@ ${sql.p(toTsquery(q.lexemes))}::tsquery`);
-  if (q.likePatterns.length) sql.where.push(`${alias}body like all (${sql.p(q.likePatterns)}::text[])`);
-  if (q.ilikePatterns.length) sql.where.push(`${alias}body ilike all (${sql.p(q.ilikePatterns)}::text[])`);
+function addConfirm(sql: Sql, c: Confirm): void {
+  if (c.kind === 'like') sql.where.push(`body like ${sql.p(c.pattern)}`);
+  else if (c.kind === 'ilike') sql.where.push(`body ilike ${sql.p(c.pattern)}`);
+  else sql.where.push(`(tsv @@ ${sql.p(c.token)}::tsquery or phones like ${sql.p(c.pattern)})`);
 }
 
 function addRows(sql: Sql, r: RowFilter): void {
@@ -86,62 +135,141 @@ function addRows(sql: Sql, r: RowFilter): void {
   if (r.callerNumber) sql.where.push(`caller_number = ${sql.p(r.callerNumber)}`);
 }
 
+/**
+ * The full condition. With an index query, dimensions and months go into it (answered in the GIN index); without
+ * one (single-character terms) they are row conditions. `extra` is ANDed into the index query (ranking tiers).
+ */
+export function buildConditions(q: ParsedQuery, dims: DimFilter, rows: RowFilter): Conditions {
+  const digits = rows.callerNumber?.replace(/\D/g, '') ?? '';
+  const tsq = q.tsq ? tsAnd(q.tsq, dimsTsquery(dims), monthsTsquery(rows), digits.length >= 4 ? phoneWindows(digits) : null) : null;
+  return { tsq, dims, rows, q };
+}
+
+function addAll(sql: Sql, c: Conditions, extra: string | null, mode: 'index' | 'row'): void {
+  const tsq = c.tsq ? tsAnd(c.tsq, extra) : null;
+  if (tsq) sql.where.push(mode === 'index' ? `tsv @@ ${sql.p(tsq)}::tsquery` : `(tsv @@ ${sql.p(tsq)}::tsquery) is true`);
+  else {
+    addDims(sql, c.dims);
+    if (extra) sql.where.push(`tsv @@ ${sql.p(extra)}::tsquery`);
+  }
+  for (const p of c.q.parts) if (p.confirm) addConfirm(sql, p.confirm);
+  addRows(sql, c.rows);
+}
+
+/** Ranking tier of a row (relevance order): 2 when the terms are in the title/category field, +1 when they are words. */
+function tierExpr(sql: Sql, q: ParsedQuery): string {
+  const f = q.field ? `(case when tsv @@ ${sql.p(q.field)}::tsquery then 2 else 0 end)` : '0';
+  const w = q.word ? `(case when tsv @@ ${sql.p(q.word)}::tsquery then 1 else 0 end)` : '0';
+  return `(${f} + ${w})`;
+}
+
+/** The index condition selecting exactly one tier. */
+export function tierTsquery(q: ParsedQuery, tier: number): string | null {
+  const f = q.field ? (tier & 2 ? q.field : `!(${q.field})`) : null;
+  const w = q.word ? (tier & 1 ? q.word : `!(${q.word})`) : null;
+  return tsAnd(f, w);
+}
+
+/** Tiers that can occur for a query, best first. */
+export function tiersOf(q: ParsedQuery): number[] {
+  return [3, 2, 1, 0].filter((t) => (q.field || !(t & 2)) && (q.word || !(t & 1)));
+}
+
+export type Cursor = { tier: number; ts: string; id: number };
+
 const whereOf = (sql: Sql) => (sql.where.length ? `where ${sql.where.join(' and ')}` : '');
 
 export function createSearchRepo(db: Db) {
+  /** A statement with planner settings local to its transaction. */
+  async function run<R extends object>(settings: Record<string, string>, text: string, params: unknown[]): Promise<R[]> {
+    return db.withTransaction(async (tx) => {
+      const keys = Object.keys(settings);
+      if (keys.length) {
+        await db.query(`select ${keys.map((k, i) => `set_config('${k}', $${i + 1}, true)`).join(', ')}`, Object.values(settings), tx);
+      }
+      return (await db.query(text, params, tx)).rows as R[];
+    });
+  }
+
   return {
     /**
-     * One pass over the matches (bitmap scan of the GIN index): exact counts per combination of the facet dimensions
-     * and the ids of the page (newest first, after the keyset position).
+     * Exact: one pass over the matches (bitmap scan of the GIN index) — counts per combination of the facet
+     * dimensions and the ids of the page after the keyset position, newest first or by tier then newest.
      */
-    async pageAndCombos(
-      q: ParsedQuery, dims: DimFilter, rows: RowFilter, after: { ts: string; id: number } | null, limit: number,
-    ): Promise<{ combos: ComboRow[]; ids: number[] }> {
+    async exact(c: Conditions, relevance: boolean, after: Cursor | null, limit: number): Promise<{ combos: ComboRow[]; page: { id: number; tier: number }[] }> {
       const sql = new Sql();
-      addText(sql, q);
-      addDims(sql, dims);
-      addRows(sql, rows);
-      const keyset = after ? `where (created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)` : '';
-      const lim = sql.p(limit);
+      addAll(sql, c, null, 'index');
+      const tier = relevance ? tierExpr(sql, c.q) : '0';
+      const order = relevance ? 'tier desc, created_at desc, id desc' : 'created_at desc, id desc';
+      const keyset = after
+        ? relevance
+          ? `where (tier, created_at, id) < (${sql.p(after.tier)}::int, ${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`
+          : `where (created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`
+        : '';
       const text = `with hits as materialized (
-           select id, created_at, doc_type, category_id, department_id, status, channel from search_docs ${whereOf(sql)}
+           select id, created_at, doc_type, category_id, department_id, status, channel, ${tier} as tier from search_docs ${whereOf(sql)}
          )
-         select false as page, null::bigint as id, doc_type, category_id, department_id, status, channel, count(*)::int as n
-           from hits group by 3, 4, 5, 6, 7
+         select false as page, null::bigint as id, null::int as tier, doc_type, category_id, department_id, status, channel, count(*)::int as n
+           from hits group by 4, 5, 6, 7, 8
          union all
-         (select true, id, null, null, null, null, null, null from hits ${keyset} order by created_at desc, id desc limit ${lim})`;
-      // No JIT: compiling costs 40–100 ms, more than the counting itself below the hot threshold.
-      const out = await db.withTransaction(async (tx) => {
-        await db.query(`select set_config('jit', 'off', true)`, [], tx);
-        return (await db.query<ComboRow & { id: number | null; page: boolean }>(text, sql.params, tx)).rows;
-      });
-      return { combos: out.filter((r) => !r.page), ids: out.filter((r) => r.page).map((r) => Number(r.id)) };
+         (select true, id, tier, null, null, null, null, null, null from hits ${keyset} order by ${order} limit ${sql.p(limit)})`;
+      // No JIT: compiling costs 40–100 ms, more than the counting itself.
+      const out = await run<ComboRow & { id: number | null; page: boolean; tier: number | null }>({ jit: 'off' }, text, sql.params);
+      return {
+        combos: out.filter((r) => !r.page),
+        page: out.filter((r) => r.page).map((r) => ({ id: Number(r.id), tier: Number(r.tier ?? 0) })),
+      };
     },
 
     /**
-     * Page ids by walking the newest-first index and checking each row's vector: for queries with many matches
-     * (known from the hot aggregate), where a bitmap scan would visit every match to return 20.
+     * Estimated counts from the sample (level 2: 1 in 512 documents, level 1: 1 in 32), per facet combination and
+     * ranking tier, unscaled.
      */
-    async pageNewestFirst(q: ParsedQuery, dims: DimFilter, after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
+    async sample(c: Conditions, level: 1 | 2, relevance: boolean): Promise<(ComboRow & { tier: number })[]> {
       const sql = new Sql();
-      if (q.lexemes.length) sql.where.push(`(tsv @@ ${sql.p(toTsquery(q.lexemes))}::tsquery) is true`);
-      if (q.likePatterns.length) sql.where.push(`body like all (${sql.p(q.likePatterns)}::text[])`);
-      if (q.ilikePatterns.length) sql.where.push(`body ilike all (${sql.p(q.ilikePatterns)}::text[])`);
-      addDims(sql, dims);
+      // A literal level so that the planner can use the partial index of level 2.
+      sql.where.push(level === 2 ? 'level >= 2' : 'level >= 1');
+      addAll(sql, c, null, 'index');
+      const tier = relevance ? tierExpr(sql, c.q) : '0';
+      return run<ComboRow & { tier: number }>(
+        { jit: 'off' },
+        `select doc_type, category_id, department_id, status, channel, ${tier} as tier, count(*)::int as n
+           from search_sample ${whereOf(sql)} group by 1, 2, 3, 4, 5, 6`,
+        sql.params,
+      );
+    },
+
+    /**
+     * Page ids by walking the newest-first index and checking each row: for conditions with many matches (known
+     * from the sample), where a bitmap scan would visit every match to return 20. Expected rows checked:
+     * limit × documents / matches.
+     */
+    async walk(c: Conditions, extra: string | null, after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
+      const sql = new Sql();
+      addAll(sql, c, extra, 'row');
       if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
       const text = `select id from search_docs ${whereOf(sql)} order by created_at desc, id desc limit ${sql.p(limit)}`;
-      // The planner under-estimates such queries (LIKE and multi-bigram selectivity) and would scan everything.
-      // JIT compilation and parallel workers would cost more than the few thousand rows the walk checks.
-      return db.withTransaction(async (tx) => {
-        await db.query(
-          `select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-                  set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`,
-          [],
-          tx,
-        );
-        const { rows } = await db.query<{ id: number }>(text, sql.params, tx);
-        return rows.map((r) => Number(r.id));
-      });
+      // The planner under-estimates such queries (LIKE and multi-bigram selectivity) and would scan everything;
+      // JIT and parallel workers would cost more than the few thousand rows the walk checks.
+      const rows = await run<{ id: number }>(
+        { enable_seqscan: 'off', enable_bitmapscan: 'off', jit: 'off', max_parallel_workers_per_gather: '0' },
+        text,
+        sql.params,
+      );
+      return rows.map((r) => Number(r.id));
+    },
+
+    /** Page ids of one tier through the index (bitmap) — for tiers with few matches. */
+    async tierPage(c: Conditions, extra: string | null, after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
+      const sql = new Sql();
+      addAll(sql, c, extra, 'index');
+      if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
+      const rows = await run<{ id: number }>(
+        { jit: 'off' },
+        `select id from search_docs ${whereOf(sql)} order by created_at desc, id desc limit ${sql.p(limit)}`,
+        sql.params,
+      );
+      return rows.map((r) => Number(r.id));
     },
 
     /** The page's rows in newest-first order. */
@@ -159,68 +287,6 @@ export function createSearchRepo(db: Db) {
         [ids],
       );
       return rows;
-    },
-
-    /** Documents in the index (planner statistics; an estimate). */
-    async docCount(): Promise<number> {
-      const { rows } = await db.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'search_docs'::regclass`);
-      return Number(rows[0]?.n ?? 0);
-    },
-
-    /** The same counts from the hot-query table, or null when the query is not there. */
-    async hotCombos(q: ParsedQuery, dims: DimFilter): Promise<ComboRow[] | null> {
-      const sql = new Sql();
-      sql.where.push(`qkey = ${sql.p(q.qkey)}`, 'n > 0');
-      addDims(sql, dims);
-      const { rows } = await db.query<ComboRow & { hot: boolean }>(
-        `select true as hot, null as doc_type, null::int as category_id, null::int as department_id, null as status,
-                null as channel, 0 as n
-           from search_hot_queries where qkey = $1
-         union all
-         select false, doc_type, category_id, department_id, status, channel, n from search_hot_counts ${whereOf(sql)}`,
-        sql.params,
-      );
-      if (!rows.length || !rows[0]!.hot) return null;
-      return rows.slice(1);
-    },
-
-    /**
-     * Puts a query into the hot table with exact counts. Under a SHARE lock on search_docs (writers wait, readers
-     * do not), so the trigger maintains every later write. Returns false when it was there already.
-     */
-    async buildHot(q: ParsedQuery): Promise<boolean> {
-      return db.withTransaction(async (tx) => {
-        await db.query(`lock table search_docs in share mode`, [], tx);
-        const ins = await db.query(
-          `insert into search_hot_queries (qkey, tsq, like_patterns, ilike_patterns)
-           values ($1, $2::tsquery, $3, $4) on conflict (qkey) do nothing returning qkey`,
-          [q.qkey, toTsquery(q.lexemes), q.likePatterns, q.ilikePatterns],
-          tx,
-        );
-        if (!ins.rows.length) return false;
-        const sql = new Sql();
-        sql.p(q.qkey);
-        addText(sql, q);
-        await db.query(
-          `insert into search_hot_counts (qkey, doc_type, category_id, department_id, status, channel, n)
-           select $1, doc_type, category_id, department_id, status, channel, count(*)
-             from search_docs ${whereOf(sql)}
-            group by 2, 3, 4, 5, 6`,
-          sql.params,
-          tx,
-        );
-        await db.query(
-          `update search_hot_queries set hits = (select coalesce(sum(n), 0) from search_hot_counts where qkey = $1) where qkey = $1`,
-          [q.qkey],
-          tx,
-        );
-        return true;
-      });
-    },
-
-    async hotCount(): Promise<number> {
-      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from search_hot_queries`);
-      return rows[0]!.n;
     },
 
     async names(categoryIds: number[], departmentIds: number[]) {

@@ -30,8 +30,11 @@ const SearchItemSchema = Type.Object({
 
 export const SearchResultSchema = Type.Object({
   items: Type.Array(SearchItemSchema),
-  total: Type.Integer({ description: '命中总数（精确）' }),
-  countSource: Type.String({ description: 'index：本次由索引计数；aggregate：热门关键词的实时聚合表' }),
+  total: Type.Integer({ description: '命中总数：totalExact 为 true 时精确，否则为抽样估计（两位有效数字）' }),
+  totalExact: Type.Boolean(),
+  totalLabel: Type.String({ description: '显示用：共 1,234 条 / 约 12 万条' }),
+  countSource: Type.String({ description: 'index：本次由索引精确计数；sample：由抽样估计（分面数字同样为估计）' }),
+  sort: Type.String({ description: 'newest 最新优先 / relevance 相关度优先' }),
   facets: Type.Object({ type: Facet, category: Facet, department: Facet, status: Facet, channel: Facet }),
   nextCursor: Nullable(Type.String()),
 });
@@ -48,6 +51,11 @@ const SearchQuery = Type.Object({
   callerNumber: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Cursor),
+  sort: Type.Union([Type.Literal('newest'), Type.Literal('relevance')], {
+    default: 'newest',
+    description: 'newest：最新优先；relevance：关键词出现在标题/分类中的优先，其次整词命中，同档内最新优先',
+  }),
+  exact: Type.Boolean({ default: false, description: '命中很多时也精确计数（较慢）' }),
 });
 
 const PLURAL: Record<string, string> = { calls: 'call', cases: 'case', requests: 'request', knowledge: 'knowledge' };
@@ -59,7 +67,7 @@ export function searchRoutes(fastify: FastifyTypeBox, search: SearchService): vo
       onRequest: requireRoles('agent', 'dispatcher', 'department_staff', 'supervisor', 'admin'),
       schema: {
         tags: ['search'],
-        summary: '关键词检索（通话小结、工单、网上求助、知识库），含筛选、分面统计、高亮摘要和游标分页',
+        summary: '关键词检索（通话小结、工单、网上求助、知识库），含筛选、分面统计、高亮摘要和游标分页；4 位以上数字同时匹配来电号码和联系电话',
         security: BEARER,
         querystring: SearchQuery,
         response: { 200: SearchResultSchema, ...AUTH_ERRORS },

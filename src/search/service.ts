@@ -6,17 +6,22 @@
 //   names); knowledge drafts only supervisor and admin (the editors).
 // - department_staff see their own department's cases and requests (contact data included: they handle them) and
 //   published knowledge; never call notes, never other departments' cases — not even as a count in a facet.
-// - The response: first page (newest first, keyset cursor), exact total, facet counts. Counts of "hot" queries
-//   (more than hotMinHits matches) come from search_hot_counts, an exact aggregate kept up to date by a trigger in
-//   every writer's transaction; a query becomes hot after the first time it was counted above the threshold.
-//   Time-range and caller-number filters always count from the index.
+// - Counting (issue 13): the sample (1/512, then 1/32 of the documents) says about how many documents match. Below
+//   exactThreshold the total and facets are counted exactly from the index (cheap then); above it they are the
+//   sample's estimate, marked as such ("约 12 万条"), and the page comes from walking the newest-first index (cheap
+//   then: about limit × documents / matches rows). `exact: true` counts exactly whatever it costs.
+// - Order: newest first (default), or relevance: the terms in the title/category field first, then as whole words
+//   (jieba) rather than bigrams of other words, newest first within each tier.
+// - 4+ digits also match caller and contact numbers (any part of them).
 import type { AuthUser } from '../auth/types';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../infra/errors';
 import { normalizePhone } from '../http/schemas';
 import { MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, snippet, termLexemes, type ParsedQuery } from './query';
-import { createSearchRepo, DOC_TYPES, type ComboRow, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
+import { createWordIndexer } from './indexer';
+import type { Segmenter } from './words';
+import { buildConditions, createSearchRepo, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
 
 export const TYPE_LABELS: Record<DocType, string> = { call: '通话小结', case: '工单', request: '网上求助', knowledge: '知识库' };
 export const CHANNEL_LABELS: Record<string, string> = { phone: '电话', web: '网站', open311: 'Open311' };
@@ -51,6 +56,10 @@ export interface SearchInput {
   callerNumber?: string;
   limit: number;
   cursor?: string;
+  /** newest (default) or relevance. */
+  sort?: 'newest' | 'relevance';
+  /** Count exactly even when that means visiting every match. */
+  exact?: boolean;
 }
 
 export interface FacetValue {
@@ -81,9 +90,14 @@ export interface SearchItem {
 
 export interface SearchResult {
   items: SearchItem[];
+  /** Exact, or the sample's estimate rounded to two significant digits (totalExact false). */
   total: number;
-  /** 'index' when counted from the GIN index in this request, 'aggregate' when read from the hot-query table. */
-  countSource: 'index' | 'aggregate';
+  totalExact: boolean;
+  /** What to show: 共 1,234 条 / 约 12 万条. */
+  totalLabel: string;
+  /** 'index': counted from the index in this request; 'sample': estimated from the sample (facets too). */
+  countSource: 'index' | 'sample';
+  sort: 'newest' | 'relevance';
   facets: { type: FacetValue[]; category: FacetValue[]; department: FacetValue[]; status: FacetValue[]; channel: FacetValue[] };
   nextCursor: string | null;
 }
@@ -97,21 +111,35 @@ function list(s: string | undefined): string[] | undefined {
   return v.length ? v : undefined;
 }
 
-function encodeCursor(ts: string, id: number): string {
-  return Buffer.from(JSON.stringify([ts, id]), 'utf8').toString('base64url');
+function encodeCursor(c: Cursor, relevance: boolean): string {
+  return Buffer.from(JSON.stringify(relevance ? [c.ts, c.id, c.tier] : [c.ts, c.id]), 'utf8').toString('base64url');
 }
 
-function decodeCursor(c: string | undefined): { ts: string; id: number } | null {
+function decodeCursor(c: string | undefined, relevance: boolean): Cursor | null {
   if (c === undefined) return null;
   try {
     const v: unknown = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && Number.isSafeInteger(v[1]) && !Number.isNaN(Date.parse(v[0]))) {
-      return { ts: v[0], id: v[1] as number };
+    if (Array.isArray(v) && v.length === (relevance ? 3 : 2) && typeof v[0] === 'string' && Number.isSafeInteger(v[1]) && !Number.isNaN(Date.parse(v[0]))) {
+      const tier = relevance ? v[2] : 0;
+      if (Number.isInteger(tier) && tier >= 0 && tier <= 3) return { ts: v[0], id: v[1] as number, tier: tier as number };
     }
   } catch {
     // fall through
   }
   throw new BadRequestError('分页游标(cursor)无效，请从第一页重新查询', 'invalid_cursor');
+}
+
+/** Two significant digits. */
+function round2(n: number): number {
+  if (n < 100) return Math.round(n);
+  const p = Math.pow(10, Math.floor(Math.log10(n)) - 1);
+  return Math.round(n / p) * p;
+}
+
+export function totalLabel(n: number, exact: boolean): string {
+  if (exact) return `共 ${n.toLocaleString('en-US')} 条`;
+  if (n >= 10_000) return `约 ${Number((n / 10_000).toPrecision(2))} 万条`;
+  return `约 ${n.toLocaleString('en-US')} 条`;
 }
 
 export function accessOf(user: AuthUser): DimFilter['access'] {
@@ -123,8 +151,8 @@ export function accessOf(user: AuthUser): DimFilter['access'] {
   return KNOWLEDGE_EDITORS.has(user.role) ? { kind: 'all' } : { kind: 'published_knowledge_only' };
 }
 
-export function validateQuery(q: string): ParsedQuery {
-  const parsed = parseQuery(q);
+export function validateQuery(q: string, words?: (term: string) => string[]): ParsedQuery {
+  const parsed = parseQuery(q, words);
   if (!parsed.terms.length) throw new BadRequestError('请输入查询关键词', 'validation_failed');
   if (parsed.terms.length > MAX_TERMS) throw new BadRequestError(`关键词最多 ${MAX_TERMS} 个`, 'validation_failed');
   if (parsed.terms.some((t) => t.length > MAX_TERM_LENGTH)) {
@@ -133,28 +161,19 @@ export function validateQuery(q: string): ParsedQuery {
   return parsed;
 }
 
-export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?: number; maxHotQueries?: number }) {
-  const repo = createSearchRepo(deps.db);
-  const hotMinHits = deps.hotMinHits ?? 2_000;
-  const maxHotQueries = deps.maxHotQueries ?? 5_000;
-  const building = new Map<string, Promise<boolean>>();
-  let docCache = { n: 0, at: 0 };
-  async function docCount(): Promise<number> {
-    if (Date.now() - docCache.at > 60_000) docCache = { n: await repo.docCount(), at: Date.now() };
-    return docCache.n;
-  }
+/** Sample rates of the levels of search_sample (see migration 1765200000000_search_scale.sql). */
+const SAMPLE_RATE = { 1: 32, 2: 512 } as const;
 
-  /** Builds the hot aggregate of a query once (concurrent callers share the build). */
-  function promote(q: ParsedQuery): Promise<boolean> {
-    let p = building.get(q.qkey);
-    if (!p) {
-      p = (async () => {
-        if ((await repo.hotCount()) >= maxHotQueries) return false;
-        return repo.buildHot(q);
-      })().finally(() => building.delete(q.qkey));
-      building.set(q.qkey, p);
-    }
-    return p;
+export function createSearchService(deps: { db: Db; logger?: Logger; exactThreshold?: number; wordIndexer?: { intervalMs?: number; batch?: number } }) {
+  const repo = createSearchRepo(deps.db);
+  const exactThreshold = deps.exactThreshold ?? 5_000;
+  const indexer = createWordIndexer({ db: deps.db, logger: deps.logger, ...deps.wordIndexer });
+  let segmenter: Segmenter | null = null;
+  void indexer.segmenter().then((s) => (segmenter = s), () => undefined);
+
+  async function parse(text: string): Promise<ParsedQuery> {
+    const seg = segmenter ?? (segmenter = await indexer.segmenter());
+    return validateQuery(text, (t) => seg.cut(t));
   }
 
   async function dimsOf(user: AuthUser, input: SearchInput): Promise<DimFilter> {
@@ -194,7 +213,7 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
     return r;
   }
 
-  async function facetsOf(combos: ComboRow[]): Promise<{ total: number; facets: SearchResult['facets'] }> {
+  async function facetsOf(combos: ComboRow[], scale = 1): Promise<{ total: number; facets: SearchResult['facets'] }> {
     const sums = { type: new Map<string, number>(), category: new Map<number, number>(), department: new Map<number, number>(), status: new Map<string, number>(), channel: new Map<string, number>() };
     let total = 0;
     const add = <K>(m: Map<K, number>, k: K | null, n: number) => {
@@ -211,9 +230,10 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
     const names = await repo.names([...sums.category.keys()], [...sums.department.keys()]);
     const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
     const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
-    const sorted = (vals: FacetValue[]) => vals.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    const sorted = (vals: FacetValue[]) =>
+      vals.map((v) => (scale === 1 ? v : { ...v, count: round2(v.count * scale) })).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
     return {
-      total,
+      total: scale === 1 ? total : round2(total * scale),
       facets: {
         type: sorted([...sums.type].map(([k, n]) => ({ key: k, label: TYPE_LABELS[k as DocType] ?? k, count: n }))),
         category: sorted([...sums.category].map(([k, n]) => ({ key: String(k), label: cat.get(k) ?? String(k), count: n }))),
@@ -252,41 +272,65 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
     }));
   }
 
+  /** The sample's estimate: level 2 first (cheap for any keyword), level 1 when that says fewer than 100,000. */
+  async function estimate(c: Conditions, relevance: boolean): Promise<{ rows: (ComboRow & { tier: number })[]; scale: number } | null> {
+    const s2 = await repo.sample(c, 2, relevance);
+    const n2 = s2.reduce((a, r) => a + r.n, 0) * SAMPLE_RATE[2];
+    if (n2 >= 100_000) return { rows: s2, scale: SAMPLE_RATE[2] };
+    const s1 = await repo.sample(c, 1, relevance);
+    const n1 = s1.reduce((a, r) => a + r.n, 0) * SAMPLE_RATE[1];
+    return n1 >= exactThreshold ? { rows: s1, scale: SAMPLE_RATE[1] } : null;
+  }
+
+  /** A page when there are many matches: tier by tier, walking the newest-first index where a tier is large. */
+  async function pageOfMany(c: Conditions, est: { rows: (ComboRow & { tier: number })[]; scale: number }, relevance: boolean, after: Cursor | null, want: number) {
+    if (!relevance) return (await repo.walk(c, null, after, want)).map((id) => ({ id, tier: 0 }));
+    const perTier = new Map<number, number>();
+    for (const r of est.rows) perTier.set(r.tier, (perTier.get(r.tier) ?? 0) + r.n * est.scale);
+    const out: { id: number; tier: number }[] = [];
+    for (const tier of tiersOf(c.q)) {
+      if (out.length >= want) break;
+      if (after && tier > after.tier) continue;
+      const pos = after && tier === after.tier ? { ts: after.ts, id: after.id } : null;
+      const extra = tierTsquery(c.q, tier);
+      const n = want - out.length;
+      const ids = (perTier.get(tier) ?? 0) >= exactThreshold ? await repo.walk(c, extra, pos, n) : await repo.tierPage(c, extra, pos, n);
+      out.push(...ids.map((id) => ({ id, tier })));
+    }
+    return out;
+  }
+
   async function search(user: AuthUser, input: SearchInput): Promise<SearchResult> {
-    const q = validateQuery(input.q);
+    const q = await parse(input.q);
+    const relevance = input.sort === 'relevance';
     const dims = await dimsOf(user, input);
     const rows = rowsOf(input);
-    const after = decodeCursor(input.cursor);
-    const rowFiltered = Object.keys(rows).length > 0;
-    const hot = rowFiltered || !q.lexemes.length ? null : await repo.hotCombos(q, dims);
-    let combos: ComboRow[];
-    let ids: number[];
-    if (hot) {
-      combos = hot;
-      const total = hot.reduce((s, c) => s + c.n, 0);
-      // Walk the newest-first index when that is expected to check fewer rows than a bitmap scan would visit.
-      const docs = await docCount();
-      const walk = total > 0 && ((input.limit + 1) * docs) / total <= Math.max(total, 20_000);
-      ids = walk
-        ? await repo.pageNewestFirst(q, dims, after, input.limit + 1)
-        : (await repo.pageAndCombos(q, dims, rows, after, input.limit + 1)).ids;
+    const after = decodeCursor(input.cursor, relevance);
+    const c = buildConditions(q, dims, rows);
+    const est = input.exact ? null : await estimate(c, relevance);
+    let page: { id: number; tier: number }[];
+    let counted: { total: number; facets: SearchResult['facets'] };
+    if (est) {
+      [page, counted] = await Promise.all([pageOfMany(c, est, relevance, after, input.limit + 1), facetsOf(est.rows, est.scale)]);
     } else {
-      ({ combos, ids } = await repo.pageAndCombos(q, dims, rows, after, input.limit + 1));
+      const ex = await repo.exact(c, relevance, after, input.limit + 1);
+      page = ex.page;
+      counted = await facetsOf(ex.combos);
     }
-    const pageRows = await repo.details(ids);
-    const { total, facets } = await facetsOf(combos);
-    if (!hot && total >= hotMinHits && q.lexemes.length) {
-      promote(q).catch((err: unknown) => deps.logger?.warn({ err }, 'building hot search aggregate failed'));
-    }
+    const byId = new Map((await repo.details(page.map((p) => p.id))).map((r) => [r.id, r]));
+    const pageRows = page.map((p) => ({ row: byId.get(p.id), tier: p.tier })).filter((x): x is { row: PageRow; tier: number } => !!x.row);
     const more = pageRows.length > input.limit;
-    const page = more ? pageRows.slice(0, input.limit) : pageRows;
-    const last = page[page.length - 1];
+    const shown = more ? pageRows.slice(0, input.limit) : pageRows;
+    const last = shown[shown.length - 1];
     return {
-      items: await toItems(page, q),
-      total,
-      countSource: hot ? 'aggregate' : 'index',
-      facets,
-      nextCursor: more && last ? encodeCursor(last.cursor_ts, last.id) : null,
+      items: await toItems(shown.map((x) => x.row), q),
+      total: counted.total,
+      totalExact: !est,
+      totalLabel: totalLabel(counted.total, !est),
+      countSource: est ? 'sample' : 'index',
+      sort: relevance ? 'relevance' : 'newest',
+      facets: counted.facets,
+      nextCursor: more && last ? encodeCursor({ ts: last.row.cursor_ts, id: last.row.id, tier: last.tier }, relevance) : null,
     };
   }
 
@@ -355,7 +399,7 @@ export function createSearchService(deps: { db: Db; logger?: Logger; hotMinHits?
     return { caseId, days: opts.days, items };
   }
 
-  return { search, duplicates, promote };
+  return { search, duplicates, indexer, parse };
 }
 
 export type SearchService = ReturnType<typeof createSearchService>;

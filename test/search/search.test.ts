@@ -1,7 +1,6 @@
 import { build, type TestApp, type TestUser } from '../helpers/build';
 import { createSearchService } from '../../src/search/service';
-import { parseQuery } from '../../src/search/query';
-import { insertCase, searchFixture, type SearchFixture } from './fixtures';
+import { searchFixture, type SearchFixture } from './fixtures';
 
 let t: TestApp;
 let f: SearchFixture;
@@ -11,7 +10,7 @@ let heatingStaff: TestUser;
 
 interface Item { type: string; id: string; snippet: string; titleHtml: string; trackingNo: string | null; callerNumber: string | null; createdAt: string }
 interface Facet { key: string; label: string; count: number }
-interface Result { items: Item[]; total: number; countSource: string; nextCursor: string | null; facets: Record<string, Facet[]> }
+interface Result { items: Item[]; total: number; countSource: string; sort: string; nextCursor: string | null; facets: Record<string, Facet[]> }
 
 beforeAll(async () => {
   t = await build();
@@ -139,34 +138,107 @@ describe('Chinese keyword search', () => {
     expect((await t.inject({ method: 'GET', url: '/api/search?q=供暖' })).statusCode).toBe(401);
   });
 
-  test('hot queries: counts from the aggregate table stay exact as documents change', async () => {
-    const svc = createSearchService({ db: t.app.db, hotMinHits: 1 });
-    const user = { id: admin.id, username: admin.username, displayName: 'x', role: 'admin' as const, departmentId: null, agentId: null };
-    const before = await svc.search(user, { q: '不热', limit: 20 });
-    expect(before.countSource).toBe('index');
-    await svc.promote(parseQuery('不热'));
-    const hot = await svc.search(user, { q: '不热', limit: 20 });
-    expect(hot.countSource).toBe('aggregate');
-    expect(hot.total).toBe(before.total);
-    expect(hot.facets).toEqual(before.facets);
+});
 
-    const id = await insertCase(t, { trackingNo: '114-20261107-000001', channel: 'web', status: 'draft', dept: f.dept.water, cat: f.cat.heating, description: '家里暖气一点也不热' });
-    await t.app.db.query(`update cases set status = 'signed' where id = $1`, [f.cases.heat1]);
-    const after = await svc.search(user, { q: '不热', limit: 20 });
-    expect(after.countSource).toBe('aggregate');
-    expect(after.total).toBe(before.total + 1);
-    const exact = await svc.search(user, { q: '不热', limit: 20, from: '2000-01-01T00:00:00Z' });
-    expect(exact.countSource).toBe('index');
-    expect(after.facets).toEqual(exact.facets);
-    expect(Object.fromEntries(after.facets.status.map((v) => [v.key, v.count]))).toMatchObject({ signed: 1 });
-    // department staff through the aggregate: their own department only
-    const staff = { ...user, role: 'department_staff' as const, departmentId: f.dept.water };
-    const s = await svc.search(staff, { q: '不热', limit: 20 });
-    expect(s.countSource).toBe('aggregate');
-    expect(s.total).toBe(1);
-    expect(s.items.map((i) => i.id)).toEqual([String(id)]);
+describe('issue 13: phone digits, ranking, estimates', () => {
+  test('4+ digits in the main box also match any part of caller and contact numbers; role rules unchanged', async () => {
+    // 13800000001 (heat1 contact) holds 0001; 13900000002 (the call's caller) holds 9000.
+    expect(keys(await search(admin, { q: '0001' }))).toEqual([`case:${f.cases.heat1}`]);
+    expect(keys(await search(admin, { q: '9000' }))).toEqual([`call:${f.callId}`]);
+    expect(keys(await search(admin, { q: '00000002' })).sort()).toEqual([`call:${f.callId}`, `case:${f.cases.water1}`].sort());
+    // A case with a caller record and a different contact phone: both numbers.
+    const caller = (await t.app.db.query<{ id: number }>(`insert into callers (number, name) values ('13612345678', '测试') returning id`)).rows[0]!.id;
+    const { rows } = await t.app.db.query<{ id: number }>(
+      `insert into cases (tracking_no, channel, status, caller_id, contact_phone, title, description, created_at)
+       values ('114-20260901-000009', 'phone', 'draft', $1, '13755501111', '', '路面塌陷', '2026-09-01T00:00:00Z') returning id`,
+      [caller],
+    );
+    const id = rows[0]!.id;
+    expect(keys(await search(admin, { q: '5678' }))).toEqual([`case:${id}`]);
+    expect(keys(await search(admin, { q: '5550111' }))).toEqual([`case:${id}`]);
+    expect(keys(await search(admin, { q: '塌陷 1234' }))).toEqual([`case:${id}`]);
+    expect((await search(admin, { q: '56781' })).total).toBe(0); // digits must be consecutive in one number
+    // Department staff: a number finds only what they may see.
+    expect(keys(await search(heatingStaff, { q: '0000' })).sort()).toEqual([`case:${f.cases.heat1}`, `case:${f.cases.decoy}`, `request:${f.cases.heatWeb}`].sort());
+    expect((await search(heatingStaff, { q: '5678' })).total).toBe(0);
     await t.app.db.query(`delete from cases where id = $1`, [id]);
-    await t.app.db.query(`update cases set status = 'dispatched' where id = $1`, [f.cases.heat1]);
-    expect((await svc.search(user, { q: '不热', limit: 20 })).total).toBe(before.total);
+  });
+
+  test('relevance: title/category above passing mentions, whole words above bigrams, newest first within a tier', async () => {
+    const mk = async (no: string, title: string, description: string, at: string) =>
+      (
+        await t.app.db.query<{ id: number }>(
+          `insert into cases (tracking_no, channel, status, title, description, created_at) values ($1, 'phone', 'draft', $2, $3, $4) returning id`,
+          [no, title, description, at],
+        )
+      ).rows[0]!.id;
+    const r1 = await mk('114-20261001-000001', '滨河路停水', '滨河路停水三天了。', '2026-10-01T00:00:00Z'); // title, word
+    const r2 = await mk('114-20261003-000001', '物业收费', '物业收费不合理，另外上周停水也没通知。', '2026-10-03T00:00:00Z'); // body, word
+    const r3 = await mk('114-20261005-000001', '暂停水费缴纳', '咨询缴费。', '2026-10-05T00:00:00Z'); // title, only a bigram (暂停/水费)
+    const r4 = await mk('114-20261006-000001', '缴费咨询', '咨询暂停水电费缴纳。', '2026-10-06T00:00:00Z'); // body, only a bigram
+    await t.app.search.indexer.drain();
+    const range = { from: '2026-10-01T00:00:00Z', to: '2026-11-01T00:00:00Z' };
+    const newest = await search(admin, { q: '停水', ...range });
+    expect(newest.items.map((i) => Number(i.id))).toEqual([r4, r3, r2, r1]);
+    const rel = await search(admin, { q: '停水', sort: 'relevance', ...range });
+    expect(rel.sort).toBe('relevance');
+    expect(rel.items.map((i) => Number(i.id))).toEqual([r1, r3, r2, r4]);
+    expect(rel.total).toBe(4);
+    // Paging in relevance order gives the same sequence.
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Result = await search(admin, { q: '停水', sort: 'relevance', limit: 1, ...range, ...(cursor ? { cursor } : {}) });
+      seen.push(...p.items.map((i) => Number(i.id)));
+      cursor = p.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen).toEqual([r1, r3, r2, r4]);
+    // A newest-first cursor is not a relevance cursor.
+    const res = await t.inject({ method: 'GET', url: '/api/search', query: { q: '停水', sort: 'relevance', cursor: newest.nextCursor ?? Buffer.from('["2026-10-01T00:00:00Z",1]').toString('base64url') }, headers: admin.headers });
+    expect(res.statusCode).toBe(400);
+    await t.app.db.query(`delete from cases where id = any($1::bigint[])`, [[r1, r2, r3, r4]]);
+  });
+
+  test('many matches: an honest estimate from the sample, the same pages as an exact count', async () => {
+    const svc = createSearchService({ db: t.app.db, exactThreshold: 64 });
+    const user = { id: admin.id, username: admin.username, displayName: 'x', role: 'admin' as const, departmentId: null, agentId: null };
+    await t.app.db.query(
+      `insert into cases (tracking_no, channel, status, category_id, department_id, title, description, created_at)
+       select '114-20250101-' || lpad(i::text, 6, '0'), case when i % 5 = 0 then 'web' else 'phone' end,
+              case when i % 2 = 0 then 'closed' else 'draft' end, $1, $2,
+              case when i % 3 = 0 then '抽样测试工单' else '其他' end, '这是第' || i || '件抽样测试的诉求，内容随机。',
+              timestamptz '2025-01-01T00:00:00Z' + i * interval '1 minute'
+         from generate_series(1, 4000) i`,
+      [f.cat.water, f.dept.water],
+    );
+    await svc.indexer.drain();
+    const exact = await svc.search(user, { q: '抽样', limit: 20, exact: true });
+    expect(exact).toMatchObject({ total: 4000, totalExact: true, countSource: 'index', totalLabel: '共 4,000 条' });
+    const est = await svc.search(user, { q: '抽样', limit: 20 });
+    expect(est.countSource).toBe('sample');
+    expect(est.totalExact).toBe(false);
+    expect(est.totalLabel).toMatch(/^约 [\d,]+ 条$/);
+    expect(est.total).toBeGreaterThan(2000);
+    expect(est.total).toBeLessThan(8000);
+    const estStatus = Object.fromEntries(est.facets.status.map((v) => [v.key, v.count]));
+    expect(Object.keys(estStatus).sort()).toEqual(['closed', 'draft']);
+    // Pages: identical ids in identical order, newest first and by relevance, across cursors.
+    for (const sort of ['newest', 'relevance'] as const) {
+      let a = await svc.search(user, { q: '抽样', limit: 25, sort });
+      let b = await svc.search(user, { q: '抽样', limit: 25, sort, exact: true });
+      for (let i = 0; i < 3; i++) {
+        expect(a.items.map((x) => x.id)).toEqual(b.items.map((x) => x.id));
+        expect(a.items).toHaveLength(25);
+        a = await svc.search(user, { q: '抽样', limit: 25, sort, cursor: a.nextCursor! });
+        b = await svc.search(user, { q: '抽样', limit: 25, sort, exact: true, cursor: b.nextCursor! });
+      }
+    }
+    // With a filter that leaves few matches, the count is exact again.
+    const few = await svc.search(user, { q: '抽样', limit: 20, from: '2025-01-01T00:00:00Z', to: '2025-01-01T00:30:00Z' });
+    expect(few).toMatchObject({ total: 29, totalExact: true, countSource: 'index' });
+    // The rare word among them: exact.
+    const rare = await svc.search(user, { q: '第1234件', limit: 20 });
+    expect(rare).toMatchObject({ total: 1, totalExact: true });
+    await t.app.db.query(`delete from cases where tracking_no like '114-20250101-%'`);
   });
 });

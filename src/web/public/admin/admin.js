@@ -40,7 +40,7 @@ async function runSearch(/** @type {boolean} */ more = false) {
   try {
     const r = await api.get(`/api/search${qs(params)}`);
     if (!more) fill($('#results'));
-    fill($('#search-total'), `共 ${r.total} 条结果`);
+    fill($('#search-total'), r.totalExact === false ? `${r.totalLabel}结果（抽样估计）` : `共 ${r.total} 条结果`);
     for (const it of r.items) $('#results').appendChild(resultItem(it));
     if (!r.items.length && !more) $('#results').appendChild(el('p', { class: 'muted' }, '没有找到匹配的内容'));
     search.cursor = r.nextCursor;
