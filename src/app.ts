@@ -17,8 +17,10 @@ import { agentRoutes } from './agents/routes';
 import { Presence } from './agents/presence';
 import { CallRepo } from './calls/repo';
 import { CallService } from './calls/service';
-import { TransferRepo } from './calls/transfer';
-import { QueueCallbackRepo } from './calls/callbacks-repo';
+import { TransferRepo } from './calls/transfer-repo';
+import { KeepPlaceRepo } from './calls/keep-place-repo';
+import { OutboundDialler } from './calls/dialler';
+import { AgentRelease } from './agents/release';
 import { createSlaPolicy } from './sla/policy';
 import { callControlRoutes } from './calls/routes';
 import { AriSwitch } from './telephony/ari';
@@ -212,12 +214,28 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       health.setProvider('ari', () => sw.isUp);
       const callRepo = new CallRepo(db, logger);
       const calendarSource = createSlaPolicy({ db }); // opening hours follow the work orders' holiday calendar
+      const dialler = new OutboundDialler(
+        sw,
+        db,
+        {
+          app: config.ari.app,
+          nodeId: config.calls.nodeId,
+          dialTemplate: config.calls.outboundDialTemplate,
+          ringTimeoutSec: supervision.settings.callbackRingTimeoutSec,
+          callerIdName: config.calls.callerIdName,
+          callerIdNumber: config.calls.callerIdNumber,
+          record: supervision.settings.callbackRecord && config.calls.recordCalls,
+        },
+        logger,
+      );
       calls = new CallService({
         sw,
         acd,
+        release: new AgentRelease(acd, hub, config.calls.wrapUpSec * 1000),
         repo: callRepo,
         transfers: new TransferRepo(db),
-        callbacks: new QueueCallbackRepo(db),
+        keepPlaces: new KeepPlaceRepo(db),
+        dialler,
         calendar: calendarSource.calendar,
         hub,
         sub: subRedis,

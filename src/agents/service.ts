@@ -4,6 +4,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../infra/errors';
 import type { Logger } from '../infra/logger';
 import { AgentStateError, type Acd, type AgentLive, type AgentState } from './acd';
 import type { ScreenPopHub } from './hub';
+import { agentEndpoint } from './endpoint';
 import type { AgentRepo, AgentRow } from './repo';
 
 export interface AgentView extends AgentLive {
@@ -38,7 +39,7 @@ export class AgentService {
   }
 
   endpointOf(row: AgentRow): string {
-    return row.endpoint || this.endpointTemplate.replace('{extension}', row.extension);
+    return agentEndpoint(this.endpointTemplate, row);
   }
 
   async login(agentId: number | null, initial: 'ready' | 'paused'): Promise<AgentView> {

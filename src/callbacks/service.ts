@@ -5,6 +5,7 @@
 import type { AuthUser } from '../auth/types';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { agentEndpoint as endpointRule } from '../agents/endpoint';
 import { BadRequestError, ForbiddenError, ServiceUnavailableError } from '../infra/errors';
 import { toCaseDto, type CaseDto, type CasesService } from '../cases/service';
 import { assertRole } from '../cases/state';
@@ -96,7 +97,7 @@ export function createCallbacksService(deps: {
     );
     const a = rows[0];
     if (!a) throw new ForbiddenError('当前用户没有话务员席位，不能外呼');
-    return a.endpoint || deps.agentEndpointTemplate.replace('{extension}', a.extension);
+    return endpointRule(deps.agentEndpointTemplate, a);
   }
 
   /** Click-to-call: rings the agent, then the resident; marks the case 回访中 (callback). 503 while telephony is absent. */

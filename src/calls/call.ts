@@ -2,7 +2,7 @@
 // state.ts and written to PostgreSQL through CallRepo before anyone is told about them.
 import { canTransition, IllegalCallTransition, outcomeOf, TERMINAL, type CallState } from './state';
 import type { CallPatch, CallRepo } from './repo';
-import type { Transfer } from './transfer';
+import type { Transfer } from './transfer-repo';
 
 export interface Offer {
   agentId: number;
@@ -51,8 +51,8 @@ export class Call {
   menuTries = 0;
   /** IVR timeout, after-hours wait, skill fallback: one timer at a time in those phases. */
   phaseTimer: NodeJS.Timeout | null = null;
-  /** Set on the outbound call of a keep-my-place callback (the resident is dialled once an agent answers). */
-  callback: { requestId: number; originalCallId: string; claimed: boolean } | null = null;
+  /** Set on the outbound call of a kept place (虚拟排队: the resident is dialled once an agent answers). */
+  keptPlace: { requestId: number; originalCallId: string; claimed: boolean } | null = null;
   /** A transfer in progress (target ringing, or answered in a three-way call). */
   transfer: Transfer | null = null;
   transferCount = 0;

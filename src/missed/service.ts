@@ -3,7 +3,7 @@
 import type { AuthUser } from '../auth/types';
 import type { Db } from '../infra/db';
 import { ConflictError, ForbiddenError, NotFoundError, TelephonyDownError } from '../infra/errors';
-import type { CallbackDialer } from './dialer';
+import { agentEndpoint } from '../agents/endpoint';
 import type { MissedRepo, MissedResult, MissedRow, MissedStatus } from './repo';
 
 export interface MissedDto {
@@ -71,8 +71,13 @@ export function toDto(r: MissedRow): MissedDto {
   };
 }
 
+/** The outbound dialler's click-to-call as this module uses it (attached while call control runs on this process). */
+export interface ClickToCall {
+  place(input: { agentEndpoint: string; number: string; kind: 'missed'; refId: number; userId: number; agentId: number | null }): Promise<{ callId: string }>;
+}
+
 export class MissedService {
-  private dialer: CallbackDialer | null = null;
+  private dialer: ClickToCall | null = null;
 
   constructor(
     private readonly db: Db,
@@ -80,7 +85,7 @@ export class MissedService {
     private readonly agentEndpointTemplate: string,
   ) {}
 
-  setDialer(d: CallbackDialer | null): void {
+  setDialer(d: ClickToCall | null): void {
     this.dialer = d;
   }
 
@@ -106,7 +111,7 @@ export class MissedService {
     if (row.status !== 'open') throw new ConflictError(`该未接来电已处理（${STATUS_LABELS[row.status]}），无需回拨`, 'missed_call_closed');
     const seat = await this.repo.agentEndpoint(user.agentId);
     if (!seat || !seat.active) throw new ForbiddenError('当前用户没有可用的坐席分机，不能外呼', 'not_an_agent');
-    const endpoint = seat.endpoint || this.agentEndpointTemplate.replace('{extension}', seat.extension);
+    const endpoint = agentEndpoint(this.agentEndpointTemplate, seat);
     const dialer = this.dialer;
     if (!dialer) throw new TelephonyDownError('ari');
     const placed = await dialer.place({ agentEndpoint: endpoint, number: row.caller_number, kind: 'missed', refId: id, userId: user.id, agentId: user.agentId });

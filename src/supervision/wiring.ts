@@ -11,6 +11,7 @@ import type { AgentService } from '../agents/service';
 import type { AgentRepo } from '../agents/repo';
 import type { Presence } from '../agents/presence';
 import type { CallService } from '../calls/service';
+import type { OutboundDialler } from '../calls/dialler';
 import type { CallRepo } from '../calls/repo';
 import type { CallSwitch } from '../telephony/switch';
 import type { AmiClient } from '../telephony/ami';
@@ -25,7 +26,6 @@ import { recordingRoutes } from '../recordings/routes';
 import { MissedRepo } from '../missed/repo';
 import { MissedService } from '../missed/service';
 import { missedRoutes } from '../missed/routes';
-import { CallbackDialer } from '../missed/dialer';
 import { ReportsRepo } from '../reports/repo';
 import { ReportsService } from '../reports/service';
 import { reportRoutes } from '../reports/routes';
@@ -39,7 +39,8 @@ export interface Supervision {
   missed: MissedService;
   reports: ReportsService;
   recordings: RecordingService;
-  dialer: CallbackDialer | null;
+  /** The outbound dialler of this process's call control (null while telephony is off). */
+  dialer: OutboundDialler | null;
   /** Call control is up on this process: board publisher, spying, recordings, click-to-call. */
   attachCalls(o: { sw: CallSwitch; calls: CallService; callRepo: CallRepo }): { placeCall: PlaceCall };
   attachAmi(o: { ami: AmiClient; presence: Presence }): void;
@@ -109,7 +110,7 @@ export function createSupervision(o: {
   };
 
   let publisher: LivePublisher | null = null;
-  let dialer: CallbackDialer | null = null;
+  let dialer: OutboundDialler | null = null;
   let registration: RegistrationWatcher | null = null;
 
   const sup: Supervision = {
@@ -130,21 +131,7 @@ export function createSupervision(o: {
       metrics.sources.ari = () => sw.isUp;
       publisher = new LivePublisher(redis, config.calls.nodeId, calls, settings.publishMs, logger);
       publisher.start();
-      dialer = new CallbackDialer(
-        sw,
-        db,
-        {
-          app: config.ari.app,
-          nodeId: config.calls.nodeId,
-          dialTemplate: settings.outboundDialTemplate,
-          ringTimeoutSec: settings.callbackRingTimeoutSec,
-          callerIdName: config.calls.callerIdName,
-          callerIdNumber: config.calls.callerIdNumber,
-          record: settings.callbackRecord && config.calls.recordCalls,
-        },
-        logger,
-      );
-      dialer.start();
+      dialer = calls.dialler;
       missed.setDialer(dialer);
       const d = dialer;
       metrics.sources.callbacks = () => d.active;
@@ -163,7 +150,7 @@ export function createSupervision(o: {
     },
     async close() {
       registration?.stop();
-      dialer?.stop();
+      dialer = null;
       missed.setDialer(null);
       await publisher?.stop();
     },

@@ -172,7 +172,7 @@ describe('missed-call click-to-call (simulator)', () => {
     expect(after).toMatchObject({ attempts: 1, lastAttemptResult: 'connected' });
   });
 
-  // Contract with the call flow (src/calls/service.ts): StasisStarts whose first argument is "callback" belong to
+  // Contract with the call flow (src/calls/stasis.ts): StasisStarts whose first argument is "callback" belong to
   // the callback dialler; the inbound flow must not take them as new calls (no phantom call records).
   it('the inbound call flow leaves callback legs alone', async () => {
     lab = await startLab({ env: { CALL_SURVEY: 'false' } });

@@ -1,16 +1,21 @@
-// Click-to-call for callbacks (未接来电回拨, 工单回访): ring the agent's phone first (ARI originate into our Stasis
-// app with appArgs "callback,<id>,agent"); when the agent answers, put them in a bridge and dial the resident
-// through the trunk (OUTBOUND_DIAL_TEMPLATE, appArgs "callback,<id>,resident"); when the resident answers, bridge
-// (and record). Either side hanging up ends both legs. Each attempt is a row of outbound_calls.
-// The inbound call flow (CallService) leaves StasisStarts whose first argument is "callback" to this module.
+// The outbound dialler: every call we place to a resident goes through it — the keep-my-place call (虚拟排队,
+// keep-place.ts), transfers to numbers outside, and click-to-call (未接来电回拨 of missed calls, 工单回访 of work
+// orders). One rule for dialling a number (OUTBOUND_DIAL_TEMPLATE) and one caller id.
+//
+// Click-to-call rings the agent's phone first (ARI originate into our Stasis app with appArgs "callback,<id>,agent");
+// when the agent answers, they wait in a bridge while the resident is dialled ("callback,<id>,resident"); when the
+// resident answers, the call is bridged (and recorded). Either side hanging up ends both legs. Each attempt is a row
+// of outbound_calls. Its legs' events reach it through the call router (stasis.ts).
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { TelephonyDownError } from '../infra/errors';
 import { SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../telephony/switch';
+import { DIAL_FAILURES } from './context';
 
-export type CallbackKind = 'missed' | 'case' | 'other';
-export type CallbackResult =
+/** What a click-to-call is for: a missed call, a work order's 回访, or anything else. */
+export type ClickToCallKind = 'missed' | 'case' | 'other';
+export type ClickToCallResult =
   | 'connected'
   | 'agent_no_answer'
   | 'agent_failed'
@@ -19,10 +24,10 @@ export type CallbackResult =
   | 'resident_failed'
   | 'cancelled';
 
-export interface PlaceCallbackInput {
+export interface ClickToCallInput {
   agentEndpoint: string;
   number: string;
-  kind?: CallbackKind;
+  kind?: ClickToCallKind;
   refId?: number | null;
   userId?: number | null;
   agentId?: number | null;
@@ -30,7 +35,7 @@ export interface PlaceCallbackInput {
 
 interface Leg {
   id: string;
-  kind: CallbackKind;
+  kind: ClickToCallKind;
   refId: number | null;
   number: string;
   agentChannelId: string;
@@ -41,56 +46,53 @@ interface Leg {
   done: boolean;
 }
 
-export interface DialerSettings {
+export interface DiallerSettings {
   app: string;
   nodeId: string;
+  /** OUTBOUND_DIAL_TEMPLATE: {number} is replaced. */
   dialTemplate: string;
+  /** Ring time of each click-to-call leg. */
   ringTimeoutSec: number;
   callerIdName: string;
   callerIdNumber: string;
   record: boolean;
 }
 
-const DIAL_FAILURES: Record<string, 'no_answer' | 'busy' | 'failed'> = {
-  NOANSWER: 'no_answer',
-  CANCEL: 'no_answer',
-  BUSY: 'busy',
-  CONGESTION: 'failed',
-  CHANUNAVAIL: 'failed',
-};
 
-export class CallbackDialer {
+export class OutboundDialler {
   private readonly legs = new Map<string, Leg>();
   private readonly byChannel = new Map<string, Leg>();
   private readonly log: Logger;
-  private readonly listeners: (() => void)[] = [];
 
   constructor(
     private readonly sw: CallSwitch,
     private readonly db: Db,
-    private readonly settings: DialerSettings,
+    private readonly settings: DiallerSettings,
     logger: Logger,
-    private readonly onEnded?: (leg: { id: string; kind: CallbackKind; refId: number | null; result: CallbackResult }) => void,
   ) {
-    this.log = logger.child({ mod: 'callback-dialer' });
+    this.log = logger.child({ mod: 'dialler' });
   }
 
-  start(): void {
-    const on = <K extends 'stasisStart' | 'stasisEnd' | 'channelDestroyed' | 'dial' | 'up'>(name: K, fn: (...a: never[]) => void) => {
-      this.sw.on(name, fn as never);
-      this.listeners.push(() => this.sw.off(name, fn as never));
-    };
-    on('stasisStart', (e: { channel: ChannelSnapshot; args: string[] }) => {
-      if (e.args[0] === 'callback') this.guard('stasisStart', () => this.onStasisStart(e.channel, e.args[1] ?? '', e.args[2] ?? ''));
+  /** How a number outside is dialled (residents, departments without a SIP endpoint, 110). */
+  dialString(number: string): string {
+    return this.settings.dialTemplate.replace('{number}', number);
+  }
+
+  /** Rings a resident into our app (the one originate to a resident), with the hotline's caller id. */
+  async dialResident(o: { number: string; appArgs: string; channelId: string; timeoutSec?: number; variables?: Record<string, string> }): Promise<void> {
+    await this.sw.originate({
+      endpoint: this.dialString(o.number),
+      appArgs: o.appArgs,
+      callerId: `"${this.settings.callerIdName}" <${this.settings.callerIdNumber}>`,
+      timeoutSec: o.timeoutSec ?? this.settings.ringTimeoutSec,
+      channelId: o.channelId,
+      ...(o.variables ? { variables: o.variables } : {}),
     });
-    on('stasisEnd', (e: { channel: ChannelSnapshot }) => this.guard('stasisEnd', () => this.onGone(e.channel.id)));
-    on('channelDestroyed', (e: { channel: ChannelSnapshot }) => this.guard('channelDestroyed', () => this.onGone(e.channel.id)));
-    on('dial', (e: { peer: ChannelSnapshot; dialstatus: string }) => this.guard('dial', () => this.onDial(e.peer.id, e.dialstatus)));
-    on('up', () => this.guard('reconcile', () => this.reconcile()));
   }
 
-  stop(): void {
-    for (const off of this.listeners.splice(0)) off();
+  /** A channel of one of our click-to-calls (the router asks before handing it a hangup or dial event). */
+  owns(channelId: string): boolean {
+    return this.byChannel.has(channelId);
   }
 
   /** Live callback legs on this process. */
@@ -99,7 +101,7 @@ export class CallbackDialer {
   }
 
   /** Rings the agent; the resident is dialled once the agent answers. Resolves with the outbound call id. */
-  async place(input: PlaceCallbackInput): Promise<{ callId: string; agentChannelId: string }> {
+  async place(input: ClickToCallInput): Promise<{ callId: string; agentChannelId: string }> {
     if (!this.sw.isUp) throw new TelephonyDownError('ari');
     const id = randomUUID();
     const leg: Leg = {
@@ -138,13 +140,8 @@ export class CallbackDialer {
     return { callId: id, agentChannelId: leg.agentChannelId };
   }
 
-  private guard(what: string, fn: () => Promise<void> | void): void {
-    Promise.resolve()
-      .then(fn)
-      .catch((err) => this.log.error({ err, what }, 'callback event handling failed'));
-  }
-
-  private async onStasisStart(channel: ChannelSnapshot, id: string, role: string): Promise<void> {
+  /** A click-to-call leg answered (appArgs "callback,<id>,agent|resident"). */
+  async onStasisStart(channel: ChannelSnapshot, id: string, role: string): Promise<void> {
     const leg = this.legs.get(id);
     if (!leg || leg.done) {
       this.log.warn({ id, channelId: channel.id }, 'callback leg for an unknown or finished callback; hanging up');
@@ -157,7 +154,7 @@ export class CallbackDialer {
   }
 
   private async agentAnswered(leg: Leg): Promise<void> {
-    const { sw, settings } = this;
+    const { sw } = this;
     leg.state = 'ringing_resident';
     const bridge = await sw.createBridge('mixing', `hotline114-cb-${leg.id}`);
     if (leg.done) {
@@ -175,11 +172,9 @@ export class CallbackDialer {
     this.byChannel.set(leg.residentChannelId, leg);
     void this.update(leg.id, { state: 'ringing_resident', agent_answered_at: new Date(), bridge_id: bridge.id, resident_channel_id: leg.residentChannelId });
     try {
-      await sw.originate({
-        endpoint: settings.dialTemplate.replace('{number}', leg.number),
+      await this.dialResident({
+        number: leg.number,
         appArgs: `callback,${leg.id},resident`,
-        callerId: `"${settings.callerIdName}" <${settings.callerIdNumber}>`,
-        timeoutSec: settings.ringTimeoutSec,
         channelId: leg.residentChannelId,
         variables: { HOTLINE114_CALLBACK_ID: leg.id },
       });
@@ -212,7 +207,7 @@ export class CallbackDialer {
     this.log.info({ id: leg.id, kind: leg.kind }, 'callback connected');
   }
 
-  private async onDial(peerId: string, status: string): Promise<void> {
+  async onDial(peerId: string, status: string): Promise<void> {
     const f = DIAL_FAILURES[status];
     const leg = f ? this.byChannel.get(peerId) : undefined;
     if (!leg || !f || leg.done) return;
@@ -223,7 +218,7 @@ export class CallbackDialer {
     }
   }
 
-  private async onGone(channelId: string): Promise<void> {
+  async onGone(channelId: string): Promise<void> {
     const leg = this.byChannel.get(channelId);
     if (!leg || leg.done) return;
     if (leg.state === 'connected') return this.finish(leg, 'connected', 'ended');
@@ -234,7 +229,7 @@ export class CallbackDialer {
     return this.finish(leg, 'resident_no_answer', 'failed');
   }
 
-  private async finish(leg: Leg, result: CallbackResult, state: 'ended' | 'failed'): Promise<void> {
+  private async finish(leg: Leg, result: ClickToCallResult, state: 'ended' | 'failed'): Promise<void> {
     if (leg.done) return;
     leg.done = true;
     leg.state = state;
@@ -247,11 +242,6 @@ export class CallbackDialer {
       talk_ms: leg.connectedAt === null ? null : now - leg.connectedAt,
     }).catch((err: unknown) => this.log.error({ err, id: leg.id }, 'callback record not finalised'));
     this.log.info({ id: leg.id, kind: leg.kind, result }, 'callback ended');
-    try {
-      this.onEnded?.({ id: leg.id, kind: leg.kind, refId: leg.refId, result });
-    } catch (err) {
-      this.log.warn({ err }, 'callback end listener failed');
-    }
   }
 
   /** Hangs up whatever is left of the legs and the bridge, and forgets the callback. */

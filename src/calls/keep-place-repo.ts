@@ -1,7 +1,8 @@
-// queue_callbacks: keep-my-place callbacks and after-hours callback requests.
+// queue_callbacks: keep-my-place places (虚拟排队) and after-hours callback requests — promises to call a resident back,
+// not the 回访 follow-up of work orders (src/callbacks) nor the outbound dialler (dialler.ts).
 import type { Db } from '../infra/db';
 
-export interface QueueCallbackRow {
+export interface KeepPlaceRow {
   id: number;
   call_id: string;
   number: string;
@@ -12,7 +13,7 @@ export interface QueueCallbackRow {
   status: string;
 }
 
-export class QueueCallbackRepo {
+export class KeepPlaceRepo {
   constructor(private readonly db: Db) {}
 
   async request(r: { callId: string; number: string; nodeId: string; skill: string | null; kind: 'keep_place' | 'after_hours'; positionAt: Date }): Promise<number> {
@@ -41,8 +42,8 @@ export class QueueCallbackRepo {
     await this.db.query(`update queue_callbacks set status = $2, finished_at = case when $2 = 'connected' then null else now() end where id = $1`, [id, status]);
   }
 
-  async waiting(nodeId: string): Promise<QueueCallbackRow[]> {
-    const { rows } = await this.db.query<QueueCallbackRow & Record<string, unknown>>(
+  async waiting(nodeId: string): Promise<KeepPlaceRow[]> {
+    const { rows } = await this.db.query<KeepPlaceRow & Record<string, unknown>>(
       `select id, call_id, number, node_id, skill, kind, position_at, status from queue_callbacks
        where node_id = $1 and status = 'waiting' order by position_at, id`,
       [nodeId],

@@ -1,0 +1,103 @@
+// Step: the agent answered — stop whatever the caller hears, answer them if they still hear ringback, bridge both
+// legs, record the connection (PostgreSQL before anyone is told), then start the recording.
+import type { ChannelSnapshot } from '../telephony/switch';
+import type { Call, Offer } from './call';
+import { bridgeOf, hangupQuietly, ignoreNotFound, recordingName, type CallContext, type Flow } from './context';
+
+export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | 'markConnected'> {
+  async function agentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
+    const { sw } = ctx;
+    const call = ctx.registry.get(callId);
+    const offer = call?.offer;
+    if (!call || !offer || offer.channelId !== channel.id || call.isOver) {
+      ctx.log.warn({ callId, channelId: channel.id }, 'agent answered a call that is no longer offered; hanging up');
+      await hangupQuietly(ctx, channel.id);
+      return;
+    }
+    offer.answered = true;
+    if (offer.timer) clearTimeout(offer.timer);
+    call.agentId = offer.agentId;
+    call.agentChannelId = channel.id;
+    if (call.announceTimer) clearTimeout(call.announceTimer);
+    call.announceTimer = null;
+    ctx.queue.remove(call);
+    if (call.keptPlace) return ctx.flow.dialResident(call, channel.id);
+
+    // addChannel blocks while a playback runs on the caller (DESIGN §8): stop it first.
+    const prep: Promise<unknown>[] = [bridgeOf(ctx, call)];
+    if (!call.answered) {
+      call.answered = true;
+      prep.push(
+        // answered_at goes with the connected transition
+        (call.ringSent ?? Promise.resolve()).then(() => sw.answer(call.channelId)).then(() => (call.answeredAt = Date.now())),
+      );
+    }
+    if (call.playbackId) {
+      const pb = call.playbackId;
+      call.playbackId = null;
+      prep.push(sw.stopPlayback(pb).catch((err) => ignoreNotFound(ctx, err)));
+    }
+    if (call.mohOn) {
+      call.mohOn = false;
+      prep.push(sw.stopMoh(call.channelId).catch((err) => ignoreNotFound(ctx, err)));
+    }
+    // A hangup of either leg while we bridge waits for this, then sees the call as it really ended up.
+    const bridging = (async () => {
+      const [id] = (await Promise.all(prep)) as [string];
+      await sw.addToBridge(id, [call.channelId, channel.id]);
+      return id;
+    })();
+    call.connecting = bridging.then(
+      () => undefined,
+      () => undefined,
+    );
+    let bridgeId: string;
+    try {
+      bridgeId = await bridging;
+    } catch (err) {
+      if (!call.isOver) ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridging caller and agent failed');
+      return; // the caller's hangup (if that was it) finishes the call; otherwise the legs' hangups do
+    } finally {
+      call.connecting = null;
+    }
+    if (call.isOver) return;
+    await markConnected(call, offer, channel.id, bridgeId);
+  }
+
+  async function markConnected(call: Call, offer: Offer, agentChannelId: string, bridgeId: string): Promise<void> {
+    const { acd, hub, settings } = ctx;
+    // State changes before the next await: a hangup arriving meanwhile must see a connected call.
+    const connectedAt = Date.now();
+    call.connectedAt = connectedAt;
+    const written = call.transition(
+      'connected',
+      {
+        connected_at: new Date(connectedAt),
+        agent_channel_id: agentChannelId,
+        wait_ms: connectedAt - call.startedAt,
+        bridge_id: bridgeId,
+        ...(call.answeredAt !== null ? { answered_at: new Date(call.answeredAt) } : {}),
+        ...(settings.recordCalls ? { recording_name: recordingName(call) } : {}),
+      },
+      { agentId: offer.agentId },
+      undefined,
+      agentChannelId,
+    );
+    await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
+    ctx.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
+    await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
+    if (settings.recordCalls) await startRecording(call, bridgeId);
+  }
+
+  /** The name is stored with the connected transition; cleared again if the recording does not start. */
+  async function startRecording(call: Call, bridgeId: string): Promise<void> {
+    try {
+      await ctx.sw.recordBridge(bridgeId, recordingName(call), 'wav');
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'recording could not start');
+      void ctx.repo.patch(call.id, { recording_name: null });
+    }
+  }
+
+  return { agentLegAnswered, markConnected };
+}

@@ -1,0 +1,101 @@
+// Step: ring the reserved agent (originate into our app), send the screen pop while the phone rings (not after
+// answer), and handle an offer that ends unanswered — the agent goes to the back of the idle order (autopause after
+// N misses), the caller back to the front of the queue.
+import type { Reservation } from '../agents/acd';
+import { agentEndpoint } from '../agents/endpoint';
+import type { Call } from './call';
+import { bridgeOf, hangupQuietly, later, type CallContext, type Flow, type OfferResult } from './context';
+
+/** How long an agent whose phone Asterisk refused to ring is skipped (AMI presence usually knows sooner). */
+const UNREACHABLE_BACKOFF_MS = 30_000;
+
+export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> {
+  const { flow } = ctx;
+
+  async function offer(call: Call, res: Reservation): Promise<void> {
+    const { sw, settings, hub } = ctx;
+    call.offerCount += 1;
+    const channelId = `${call.id}-a${call.offerCount}`;
+    const now = Date.now();
+    call.offer = { agentId: res.agentId, extension: res.extension, channelId, startedAt: now, timer: null, answered: false };
+    ctx.registry.mapChannel(channelId, call);
+    const written = call.transition(
+      'offering',
+      { agent_id: res.agentId, offered_at: new Date(now), offer_count: call.offerCount },
+      { agentId: res.agentId },
+      { agentId: res.agentId, channelId, at: new Date(now) },
+    );
+    // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
+    void bridgeOf(ctx, call);
+    const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;
+    const t0 = performance.now();
+    try {
+      await sw.originate({
+        endpoint: agentEndpoint(settings.agentEndpointTemplate, res),
+        appArgs: `agent,${call.id}`,
+        callerId,
+        timeoutSec: settings.ringTimeoutSec,
+        channelId,
+        variables: { HOTLINE114_CALL_ID: call.id },
+      });
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, callId: call.id, agentId: res.agentId }, 'originate to agent failed');
+      return offerEnded(call, channelId, 'failed');
+    }
+    // Our own guard in case Asterisk never reports the end of the ring (lost event, reconnect).
+    const current = call.offer;
+    if (current && current.channelId === channelId) {
+      current.timer = later(ctx, 'ringTimeout', (settings.ringTimeoutSec + 5) * 1000, () => ringTimedOut(call, channelId));
+    }
+    const t1 = performance.now();
+    const [pop] = await Promise.all([call.lookup, written]);
+    if (call.offer?.channelId !== channelId || call.isOver) return;
+    const t2 = performance.now();
+    await hub.publish(res.agentId, {
+      type: 'call.offered',
+      callId: call.id,
+      callerNumber: call.callerNumber,
+      caller: pop?.caller ?? null,
+      recentCalls: pop?.recentCalls ?? [],
+      openCases: pop?.openCases ?? [],
+      queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
+      offeredAt: new Date(now).toISOString(),
+      ...(call.keptPlace ? { callback: true } : {}),
+    });
+    ctx.log.debug(
+      { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
+      'screen pop sent',
+    );
+  }
+
+  async function ringTimedOut(call: Call, channelId: string): Promise<void> {
+    if (call.offer?.channelId !== channelId || call.offer.answered) return;
+    ctx.log.warn({ callId: call.id, channelId }, 'ring timeout without Asterisk reporting it; hanging up agent leg');
+    await hangupQuietly(ctx, channelId);
+    await offerEnded(call, channelId, 'no_answer');
+  }
+
+  /** The agent did not take the call: release them (missed), the caller goes back to the front of the queue. */
+  async function offerEnded(call: Call, channelId: string, result: OfferResult): Promise<void> {
+    const current = call.offer;
+    if (!current || current.channelId !== channelId || current.answered) return;
+    if (current.timer) clearTimeout(current.timer);
+    call.offer = null;
+    ctx.registry.unmapChannel(channelId);
+    const { acd, repo, settings, hub } = ctx;
+    const now = new Date();
+    void repo.endOffer(call.id, channelId, result, now);
+    // Asterisk refused to ring the phone (unregistered/unreachable): until AMI says otherwise, don't offer again
+    // at once — three instant refusals would otherwise auto-pause the agent within milliseconds.
+    if (result === 'failed') await acd.markUnreachable(current.agentId, Date.now() + UNREACHABLE_BACKOFF_MS);
+    const agentState = await acd.missed(current.agentId, call.id, settings.maxMissedOffers);
+    ctx.log.info({ callId: call.id, agentId: current.agentId, result, agentState }, 'offer not answered');
+    void hub.publish(current.agentId, { type: 'call.ended', callId: call.id, endedAt: now.toISOString(), outcome: 'missed', hangupBy: null, reason: result });
+    if (call.isOver) return;
+    void call.transition('queued', {}, { after: result, agentId: current.agentId });
+    ctx.queue.add(call);
+    flow.kick();
+  }
+
+  return { offer, offerEnded };
+}

@@ -1,0 +1,169 @@
+// Step: after every (re)connect, Asterisk's live channels are the truth. Calls whose caller vanished while we were
+// deaf are finalised; open records of a previous run whose channels still live are adopted; channels that entered
+// our app while we were away are taken as new calls; orphaned agent legs are hung up; kept places come back in
+// their order; agents still held for calls this node no longer has are freed.
+import type { ChannelSnapshot } from '../telephony/switch';
+import { Call } from './call';
+import type { CallRow } from './repo';
+import { hangupQuietly, type CallContext } from './context';
+
+export interface ReconcileStats {
+  finalised: number;
+  adopted: number;
+  orphansHungUp: number;
+  newCalls: number;
+  callbacksRestored: number;
+}
+
+export function reconcileStep(ctx: CallContext): { reconcile(): Promise<ReconcileStats> } {
+  const { flow } = ctx;
+
+  async function reconcile(): Promise<ReconcileStats> {
+    const { sw, repo, settings, acd } = ctx;
+    const [channels, open] = await Promise.all([sw.listChannels(), repo.openCalls(settings.nodeId)]);
+    const live = new Map(channels.map((c) => [c.id, c]));
+    const stats: ReconcileStats = { finalised: 0, adopted: 0, orphansHungUp: 0, newCalls: 0, callbacksRestored: 0 };
+
+    for (const call of ctx.registry.all()) {
+      if (call.keptPlace && !call.offer?.answered && call.state === 'queued') continue; // a kept place: no channel yet
+      if (!live.has(call.channelId)) {
+        await flow.callerGone(call, 'lost_while_disconnected');
+        stats.finalised++;
+      } else if (call.offer && !live.has(call.offer.channelId) && !call.offer.answered) {
+        await flow.offerEnded(call, call.offer.channelId, 'no_answer');
+      } else if (call.state === 'connected' && call.agentChannelId && !live.has(call.agentChannelId)) {
+        await flow.agentGone(call, 'lost_while_disconnected');
+      }
+    }
+
+    for (const row of open) {
+      if (ctx.registry.get(row.id)) continue;
+      if (live.has(row.channel_id)) {
+        await adopt(row, live);
+        stats.adopted++;
+      } else {
+        await finaliseStale(row);
+        stats.finalised++;
+      }
+    }
+
+    for (const ch of channels) {
+      if (ctx.registry.forChannel(ch.id)) continue;
+      const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
+      const [chApp, kind] = data.split(',');
+      if (chApp !== settings.app || kind === 'callback') continue; // click-to-call legs are the dialler's
+      if (kind === 'agent' || kind === 'transfer' || kind === 'resident' || /-(a|t)\d+$/.test(ch.id)) {
+        await hangupQuietly(ctx, ch.id);
+        stats.orphansHungUp++;
+      } else if (ch.state === 'Ring' || ch.state === 'Up' || ch.state === 'Ringing') {
+        await flow.acceptInbound(ch);
+        stats.newCalls++;
+      }
+    }
+
+    // Kept places survive a restart in their order; ones a previous run had started are not fired twice.
+    const known = new Set(ctx.registry.all().flatMap((c) => (c.keptPlace ? [c.keptPlace.requestId] : [])));
+    await ctx.keepPlaces.interruptDialing(settings.nodeId, [...known]);
+    for (const w of await ctx.keepPlaces.waiting(settings.nodeId)) {
+      if (known.has(w.id)) continue;
+      ctx.queue.add(flow.keptPlace(w.id, w.call_id, w.number, w.skill, w.position_at.getTime()));
+      stats.callbacksRestored++;
+    }
+
+    // Agents still held for calls this node no longer has.
+    for (const held of await acd.agentsOnCalls()) {
+      if (held.node !== settings.nodeId || ctx.registry.get(held.callId)) continue;
+      await ctx.release.afterLostCall(held.agentId, held.callId, held.state === 'busy');
+    }
+    ctx.log.info(stats, 'reconciled with Asterisk');
+    flow.kick();
+    return stats;
+  }
+
+  /** A call of a previous run of this node whose caller is still on the line. */
+  async function adopt(row: CallRow, live: Map<string, ChannelSnapshot>): Promise<void> {
+    const { repo, transfers, acd } = ctx;
+    const call = new Call(row.id, row.channel_id, row.caller_number, row.caller_name, row.started_at.getTime(), repo, row.state);
+    call.offerCount = row.offer_count;
+    call.answered = row.answered_at !== null || live.get(row.channel_id)?.state === 'Up';
+    call.bridgeId = row.bridge_id;
+    if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
+    ctx.registry.add(call);
+    call.lookup = ctx.lookup(row.caller_number, row.id).catch(() => null);
+    if (row.state === 'connected' && row.agent_channel_id && live.has(row.agent_channel_id) && row.agent_id !== null) {
+      call.agentId = row.agent_id;
+      call.agentChannelId = row.agent_channel_id;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      ctx.registry.mapChannel(row.agent_channel_id, call);
+      return;
+    }
+    if (row.state === 'survey') {
+      // The conversation is over; the survey cannot resume: close the record without a rating.
+      ctx.registry.remove(call);
+      await repo.transition(row.id, 'survey', 'ended', { ended_at: new Date(), outcome: 'answered' }, { survey: 'interrupted' });
+      await hangupQuietly(ctx, row.channel_id);
+      return;
+    }
+    if (row.state === 'transferred') {
+      // The caller was talking with the department: keep following that leg, or end the call if it is gone.
+      const leg = [...live.keys()].find((id) => id.startsWith(`${row.id}-t`));
+      call.agentId = row.agent_id;
+      call.agentReleased = true;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      if (leg) {
+        call.transfer = await transfers.adopt(leg, row.agent_id ?? 0);
+        ctx.registry.mapChannel(leg, call);
+        return;
+      }
+      await call.transition('ended', { ended_at: new Date(), hangup_by: 'system', hangup_cause: 'lost_while_disconnected' });
+      await hangupQuietly(ctx, row.channel_id);
+      await flow.finish(call, null);
+      return;
+    }
+    // Not connected any more (or never was): any agent or transfer leg is stale; the caller waits again at the front.
+    for (const [id] of live) {
+      if (id.startsWith(`${row.id}-t`)) {
+        await hangupQuietly(ctx, id);
+        await transfers.endForChannel(id, 'failed');
+      }
+    }
+    if (row.agent_channel_id && live.has(row.agent_channel_id)) await hangupQuietly(ctx, row.agent_channel_id);
+    for (const [id] of live) if (id.startsWith(`${row.id}-a`)) await hangupQuietly(ctx, id);
+    if (row.agent_id !== null) await acd.cancel(row.agent_id, row.id);
+    if (row.state === 'connected') {
+      // The agent leg is gone: the conversation is over even if the caller still hears silence.
+      call.agentId = row.agent_id;
+      call.connectedAt = row.connected_at?.getTime() ?? Date.now();
+      await flow.agentGone(call, 'lost_while_disconnected');
+      return;
+    }
+    if (row.state !== 'queued') void repo.transition(row.id, row.state, 'queued', {}, { adopted: true });
+    call.state = 'queued';
+    call.enqueuedAt = row.queued_at?.getTime() ?? row.started_at.getTime();
+    ctx.queue.add(call);
+    if (call.answered) {
+      call.mohOn = false;
+      await flow.startMoh(call);
+    }
+  }
+
+  /** An open record whose caller is gone: close it with what we know. */
+  async function finaliseStale(row: CallRow): Promise<void> {
+    const now = new Date();
+    const connected = row.state === 'connected' || row.state === 'survey';
+    await ctx.repo.transition(row.id, row.state, connected ? 'ended' : 'abandoned', {
+      ended_at: now,
+      outcome: connected ? 'answered' : 'abandoned',
+      hangup_by: 'system',
+      hangup_cause: 'lost_while_disconnected',
+      ...(row.state === 'survey'
+        ? {} // talk time was recorded when the agent hung up
+        : connected
+          ? { talk_ms: now.getTime() - (row.connected_at?.getTime() ?? now.getTime()) }
+          : { wait_ms: now.getTime() - row.started_at.getTime() }),
+    });
+    if (row.agent_id !== null && row.state !== 'survey') await ctx.release.afterLostCall(row.agent_id, row.id, connected);
+  }
+
+  return { reconcile };
+}
