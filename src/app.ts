@@ -53,6 +53,8 @@ import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
 import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
 import { webRoutes } from './web/routes';
+import { dispatchRoutes } from './dispatch/routes';
+import { createDispatchService } from './dispatch/service';
 
 export interface App {
   fastify: FastifyTypeBox;
@@ -175,6 +177,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     callerRoutes(fastify, callers);
     notesRoutes(fastify, notes);
     workOrderRoutes(fastify, workOrders);
+    dispatchRoutes(fastify, createDispatchService({ db })); // 待派单 queue (issue 12)
 
     // --- search, knowledge base, public intake and Open311 (issue 4) ---
     await registerPublicRateLimit(fastify, redis);

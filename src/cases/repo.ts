@@ -89,6 +89,9 @@ export const CASE_SELECT = `
     left join departments d on d.id = s.department_id
     left join users su on su.id = s.signed_by`;
 
+const BY_DEADLINE = `(s.resolve_deadline < now() or (s.status in ('dispatched', 'reopened') and s.sign_deadline < now())) desc,
+  s.resolve_deadline nulls last, s.id`;
+
 /** Columns a transition may set (whitelist for updateCase). */
 const UPDATABLE = new Set([
   'status', 'department_id', 'dispatch_no', 'dispatched_at', 'dispatched_by', 'signed_at', 'signed_by', 'resolved_at',
@@ -109,6 +112,8 @@ export interface CaseFilter {
   departmentId?: number;
   signedBy?: number;
   overdueOnly?: boolean;
+  /** Most pressing first: overdue (to sign or to resolve) first, then by resolve deadline. */
+  byDeadline?: boolean;
   limit: number;
   offset: number;
 }
@@ -269,7 +274,7 @@ export function createCasesRepo(db: Db) {
             and (not $4 or (s.status in ('dispatched', 'reopened', 'signed', 'in_progress', 'extension_requested')
                             and (s.resolve_deadline < now()
                                  or (s.status in ('dispatched', 'reopened') and s.sign_deadline < now()))))
-          order by ${f.overdueOnly ? 's.resolve_deadline, s.id' : 's.updated_at desc, s.id desc'}
+          order by ${f.overdueOnly ? 's.resolve_deadline, s.id' : f.byDeadline ? BY_DEADLINE : 's.updated_at desc, s.id desc'}
           limit $5 offset $6`,
         [f.statuses ?? null, f.departmentId ?? null, f.signedBy ?? null, f.overdueOnly ?? false, f.limit, f.offset],
       );

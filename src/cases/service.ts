@@ -10,7 +10,7 @@ import { requirePhone } from '../http/schemas';
 import { enqueue, type OutboxMessage } from './outbox';
 import { createCasesRepo, type CaseEventRow, type CaseRow, type LockedCase } from './repo';
 import { assertRole, isStatus, nextStatus, QUEUED_STATUSES, STATUS_LABELS, STATUSES, TRANSITIONS, type CaseAction, type CaseStatus } from './state';
-import { TRANSFER_JOB, transferJobId, transferQueueName, urgencyPriority, type TransferJobData } from '../departments/queue';
+import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
 
@@ -225,7 +225,7 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
           jobName: TRANSFER_JOB,
           jobId: transferJobId(c.id, dispatchNo),
           data,
-          priority: urgencyPriority(c.urgency),
+          priority: deadlinePriority(d.resolveDeadline),
         },
         ...planTimers({ caseId: c.id, version, urgency: c.urgency }, { ...d }, now),
       ],

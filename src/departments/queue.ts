@@ -1,6 +1,6 @@
 // BullMQ naming and the manual-fetch workers department staff claim tickets through.
 // Queue `transfer-<department code>`, jobId `case-<id>-d<dispatchNo>` (no ':' and not integer-like, so BullMQ
-// accepts it and a repeated add is a no-op), priority urgent 1 / normal 5 (every job gets one: a job without a
+// accepts it and a repeated add is a no-op), priority from the resolve deadline (every job gets one: a job without a
 // priority would be fetched before priority 1).
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from '../infra/redis';
@@ -26,6 +26,21 @@ export function transferJobId(caseId: number, dispatchNo: number): string {
 
 export function urgencyPriority(urgency: string): number {
   return urgency === 'urgent' ? 1 : 5;
+}
+
+const PRIORITY_EPOCH = Date.UTC(2026, 0, 1);
+const PRIORITY_STEP_MS = 5 * 60_000;
+const PRIORITY_MAX = 2_097_152; // BullMQ's largest priority
+
+/**
+ * The job priority of a ticket: its resolve deadline in 5-minute steps since 2026-01-01 (lower = sooner), so
+ * 签收下一件 takes the ticket due first — an overdue one before one due next week, urgent ones (2 h) before
+ * 3-working-day ones — and tickets due in the same 5 minutes in dispatch order. Lasts until about 2045.
+ */
+export function deadlinePriority(resolveDeadline: Date | null): number {
+  if (!resolveDeadline) return PRIORITY_MAX;
+  const step = Math.floor((resolveDeadline.getTime() - PRIORITY_EPOCH) / PRIORITY_STEP_MS) + 1;
+  return Math.min(PRIORITY_MAX, Math.max(1, step));
 }
 
 /** The BullMQ key prefix of an app: its Redis prefix + ':bull' (each test app gets its own). */

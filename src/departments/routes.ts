@@ -65,7 +65,7 @@ export function departmentRoutes(fastify: FastifyTypeBox, departments: Departmen
       onRequest: staff,
       schema: {
         tags: ['departments'],
-        summary: '签收下一张工单（紧急优先；队列为空时 404 queue_empty）',
+        summary: '签收下一张工单（办结期限最早的优先，已超期的最先；队列为空时 404 queue_empty）',
         security: BEARER,
         params: Code,
         response: { 200: CaseSchema, ...AUTH_ERRORS, 404: ErrorSchema, 503: ErrorSchema },
@@ -84,7 +84,7 @@ export function departmentRoutes(fastify: FastifyTypeBox, departments: Departmen
       onRequest: readers,
       schema: {
         tags: ['departments'],
-        summary: '部门工单（默认所有在办状态；mine=true 只看我签收的）',
+        summary: '部门工单，按紧迫程度排序：已超期的在前，其余按办结期限（默认所有在办状态；mine=true 只看我签收的）',
         security: BEARER,
         params: Code,
         querystring: Type.Object(

@@ -151,6 +151,7 @@ export function createDepartmentsService(deps: {
       statuses,
       departmentId: d.id,
       signedBy: input.mine ? user.id : undefined,
+      byDeadline: true,
       limit: input.limit,
       offset: input.offset,
     });

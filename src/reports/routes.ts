@@ -4,6 +4,7 @@ import { BEARER, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
 import { toCsv, type ReportsService } from './service';
+import { chinaDate, chinaLastDay } from '../infra/china-time';
 
 const Rate = Nullable(Type.Number({ description: '比率（0–1，保留 4 位小数）；分母为 0 时为 null' }));
 const Ms = Nullable(Type.Integer());
@@ -116,7 +117,8 @@ export function reportRoutes(fastify: FastifyTypeBox, reports: ReportsService): 
       const q = req.query;
       const report = await reports.kpi({ from: q.from, to: q.to, granularity: q.granularity, serviceLevelSec: q.serviceLevelSec, topics: q.topics });
       if (q.format === 'json') return report;
-      const name = `kpi-${q.section}-${report.range.from.slice(0, 10)}-${report.range.to.slice(0, 10)}.csv`;
+      // Named by the China-time days it covers (the range is UTC and half-open: 12-04 00:00+08 is 12-03T16:00Z).
+      const name = `kpi-${q.section}-${chinaDate(report.range.from)}-${chinaLastDay(report.range.to)}.csv`;
       reply.header('content-type', 'text/csv; charset=utf-8');
       reply.header('content-disposition', `attachment; filename="${name}"`);
       return reply.send(toCsv(report, q.section) as never);

@@ -76,7 +76,8 @@ describe('the whole lifecycle: call → case → dispatch → claim → progress
     try {
       const job = await q.queue.getJob(`case-${caseId}-d1`);
       expect(job?.data).toMatchObject({ caseId, dispatchNo: 1, trackingNo });
-      expect(job?.opts.priority).toBe(5);
+      // Priority = the resolve deadline in 5-minute steps since 2026-01-01: the ticket due first is claimed first.
+      expect(job?.opts.priority).toBe(Math.floor((Date.parse(c.resolveDeadline) - Date.UTC(2026, 0, 1)) / 300_000) + 1);
     } finally {
       await q.close();
     }

@@ -77,6 +77,44 @@ it('urgent tickets are claimed before normal ones', async () => {
   expect((await claim(s, d.code)).json().id).toBe(normal[1]);
 });
 
+it('签收下一件 takes the ticket due first: an overdue one before earlier-dispatched ones; the list is in the same order', async () => {
+  const d = await newDept();
+  const s = await staffOf(t, d.code);
+  // Categories with their own limits: complaints get 13 working days, a leak 0.1 s (overdue almost at once).
+  const cat = async (code: string) =>
+    (await t.app.db.query<{ id: number }>(`insert into categories (code, name) values ($1, $1) returning id`, [`${code}-${d.code}`])).rows[0]!.id;
+  const complaint = await cat('complaint');
+  const leak = await cat('leak');
+  await t.app.db.query(
+    `insert into sla_policies (name, urgency, category_code, priority, sign_minutes, resolve_minutes, resolve_working_days)
+     values ('投诉 13 个工作日', null, $1, 20, 30, null, 13), ('漏水 0.1 秒', null, $2, 20, 0.001, 0.002, null)`,
+    [`complaint-${d.code}`, `leak-${d.code}`],
+  );
+  const make = async (categoryId: number | null, description: string) => {
+    const res = await t.inject({ method: 'POST', url: '/api/cases', headers: dispatcher.headers, payload: { description, ...(categoryId ? { categoryId } : {}), departmentCode: d.code } });
+    expect(res.statusCode).toBe(201);
+    return res.json<{ id: number; resolveDeadline: string }>();
+  };
+  // Dispatched in an order that neither FIFO nor newest-first would get right.
+  const late = await make(complaint, '投诉：13 个工作日');
+  const overdue = await make(leak, '漏水：0.1 秒');
+  const help = await make(null, '求助：3 个工作日');
+  await flushOutbox(t);
+  const due = (await t.app.db.query<{ overdue: boolean }>(`select resolve_deadline < now() as overdue from cases where id = $1`, [overdue.id]));
+  for (const until = Date.now() + 5000; !due.rows[0]!.overdue && Date.now() < until; ) {
+    due.rows = (await t.app.db.query<{ overdue: boolean }>(`select resolve_deadline < now() as overdue from cases where id = $1`, [overdue.id])).rows;
+  }
+  expect(due.rows[0]!.overdue).toBe(true);
+
+  const list = (await t.inject({ method: 'GET', url: `/api/departments/${d.code}/tickets`, headers: s.headers })).json<{ id: number; overdue: boolean }[]>();
+  expect(list.map((k) => k.id)).toEqual([overdue.id, help.id, late.id]);
+  expect(list[0]!.overdue).toBe(true);
+
+  expect((await claim(s, d.code)).json().id).toBe(overdue.id);
+  expect((await claim(s, d.code)).json().id).toBe(help.id);
+  expect((await claim(s, d.code)).json().id).toBe(late.id);
+});
+
 it('a recalled case or one signed directly is skipped (its job completed); a re-dispatch gives a new job', async () => {
   const d = await newDept();
   const s = await staffOf(t, d.code);

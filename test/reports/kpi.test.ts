@@ -233,7 +233,8 @@ describe('KPI report', () => {
     const res = await kpi('from=2026-03-02&to=2026-03-03&granularity=hour&format=csv');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="kpi-periods-/);
+    // Named by the China-time days covered (from=03-02, to=03-03 exclusive): not the UTC dates, which are a day earlier.
+    expect(res.headers['content-disposition']).toBe('attachment; filename="kpi-periods-2026-03-02-2026-03-02.csv"');
     const raw = res.rawPayload;
     expect([...raw.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = raw.toString('utf8').slice(1).trimEnd().split('\r\n');

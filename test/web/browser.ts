@@ -52,3 +52,17 @@ export async function signInWithToken(page: Page, url: string, token: string): P
   await page.locator('#signin button[type=submit]').click();
   await page.locator('#signin').waitFor({ state: 'hidden' });
 }
+
+/**
+ * The codes of the shared label dictionary (src/web/public/assets/labels.js) that appear as words in the page's
+ * rendered text: every one is an English code that reached a person instead of its Chinese label.
+ */
+export async function rawCodesOnPage(page: Page): Promise<string[]> {
+  // A string, not a function: the test transpiler would rewrite import() into require().
+  return page.evaluate(`(async () => {
+    const m = await import('/assets/labels.js');
+    const codes = new Set(Object.values(m.ALL).flatMap((d) => Object.keys(d)));
+    const text = document.body.innerText;
+    return [...codes].filter((c) => new RegExp('(^|[^A-Za-z0-9_])' + c + '($|[^A-Za-z0-9_])').test(text));
+  })()`) as Promise<string[]>;
+}

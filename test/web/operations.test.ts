@@ -143,7 +143,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
 
     // CSV export: fetched with the token, handed to the browser as a download.
     const [download] = await Promise.all([adminPage.waitForEvent('download'), adminPage.locator('#kpi-csv button[data-section=periods]').click()]);
-    expect(download.suggestedFilename()).toBe('kpi-periods-2026-03-01-2026-03-02.csv');
+    expect(download.suggestedFilename()).toBe('kpi-periods-2026-03-02-2026-03-02.csv') // China-time days, last day inclusive;
     const csv = fs.readFileSync((await download.path())!, 'utf8');
     expect(csv).toContain('15秒服务水平');
     expect(csv).toContain('合计,8,5,2,1,62.50%');

@@ -4,9 +4,10 @@
 // overdue cases and department notices (督办), and the KPI dashboard (plain SVG charts built with DOM calls) with
 // its CSV exports. The board comes over Server-Sent Events; listen / whisper / barge call the spy route.
 import {
-  $, el, svg, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fmtPct, fields, historyList, markedText, qs,
-  AGENT_STATES, STATUS_LABELS,
+  $, el, svg, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDate, fmtDuration, fmtClock, fmtPct, fields, historyList, markedText, qs,
 } from '../assets/common.js';
+import { dispatchQueue } from './dispatch.js';
+import { label, CASE_STATUS, AGENT_STATE, CALL_OUTCOME, CALL_STATE, CHANNEL, URGENCY, SATISFACTION, NOTICE_KIND, PRESENCE as PRESENCE_LABELS } from '../assets/labels.js';
 
 const store = tokenStore('admin');
 const api = apiClient(() => store.get());
@@ -18,6 +19,8 @@ const errText = (err) => (err instanceof Error ? err.message : String(err));
 let me = null;
 /** @type {any[]} */
 let departments = [];
+/** Reloads the 待派单 queue (set once the page is signed in). */
+let reloadQueue = () => {};
 
 // ---------------------------------------------------------------- search
 
@@ -142,16 +145,17 @@ async function showCase(id) {
       fields([
         ['标题', k.title],
         ['诉求内容', el('div', { class: 'pre' }, k.description)],
-        ['渠道', { phone: '电话', web: '网上求助', open311: 'Open311' }[/** @type {'phone'} */ (k.channel)] ?? k.channel],
+        ['渠道', label(CHANNEL, k.channel)],
         ['分类', k.categoryName],
-        ['紧急程度', k.urgency === 'urgent' ? '紧急' : '一般'],
+        ['紧急程度', label(URGENCY, k.urgency)],
         ['联系人', [k.contactName, k.contactPhone].filter(Boolean).join(' ')],
         ['承办部门', k.departmentName],
-        ['办结期限', fmtDateTime(k.extensionUntil ?? k.resolveDeadline)],
+        ['办结期限', fmtDateTime(k.resolveDeadline)],
+        ['延期申请', k.status === 'extension_requested' && k.extensionUntil ? `申请延至 ${fmtDateTime(k.extensionUntil)}（待审批）` : null],
         ['答复', k.reply ? el('div', { class: 'pre' }, k.reply) : null],
         ['退单理由', k.returnReason],
         ['延期理由', k.extensionReason],
-        ['满意度', k.satisfaction],
+        ['满意度', k.satisfaction ? label(SATISFACTION, k.satisfaction) : null],
       ]),
       caseActions(k),
       el('h3', {}, '完整处理记录'),
@@ -166,13 +170,25 @@ async function showCase(id) {
 function caseActions(k) {
   const box = el('div', {});
   if (k.status === 'draft' || k.status === 'returned') {
-    const select = el('select', { id: 'dispatch-dept', 'aria-label': '派往部门' }, departments.map((d) => el('option', { value: d.code }, d.name)));
+    const select = el('select', { id: 'dispatch-dept', 'aria-label': '派往部门' }, el('option', { value: '' }, '（请选择部门）'), departments.map((d) => el('option', { value: d.code }, d.name)));
     box.appendChild(
       el(
         'div',
         { class: 'actions' },
         select,
-        el('button', { type: 'button', class: 'primary', onclick: () => caseAction(k, 'dispatch', { departmentCode: /** @type {HTMLSelectElement} */ (select).value }) }, '派单'),
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            onclick: () => {
+              const code = /** @type {HTMLSelectElement} */ (select).value;
+              if (!code) return say('请先选择派往部门', 'error');
+              void caseAction(k, 'dispatch', { departmentCode: code });
+            },
+          },
+          '派单',
+        ),
       ),
     );
   }
@@ -194,6 +210,7 @@ async function caseAction(k, action, body) {
   }
   await showCase(k.id);
   void loadExtensions();
+  reloadQueue();
 }
 
 /** @param {string} callId */
@@ -209,7 +226,7 @@ async function showCall(callId) {
         ['开始', fmtDateTime(c.startedAt)],
         ['等待', fmtDuration(c.waitMs)],
         ['通话', fmtDuration(c.talkMs)],
-        ['结果', c.outcome],
+        ['结果', label(CALL_OUTCOME, c.outcome)],
       ]),
       c.recordingName
         ? el(
@@ -241,15 +258,6 @@ async function showCall(callId) {
 
 // ---------------------------------------------------------------- live board (SSE) with listen / whisper / barge
 
-const PRESENCE = /** @type {Record<string, string>} */ ({ available: '空闲', in_use: '通话中', ringing: '振铃', unavailable: '未注册/不可达', unknown: '未知' });
-const CALL_STATES = /** @type {Record<string, string>} */ ({
-  queued: '排队',
-  offering: '振铃坐席',
-  connected: '通话中',
-  transferring: '转接中',
-  transferred: '已转接',
-  survey: '满意度评价',
-});
 const SPY_MODES = /** @type {[string, string, string][]} */ ([
   ['listen', '监听', '监听（双方都听不到您）'],
   ['whisper', '耳语', '耳语（只有坐席能听到您）'],
@@ -333,15 +341,15 @@ function showBoard(b) {
     fill(/** @type {HTMLElement} */ (ext), a.extension);
     fill(
       /** @type {HTMLElement} */ (state),
-      el('span', { class: `badge ${a.state}` }, AGENT_STATES[a.state] ?? a.state),
+      el('span', { class: `badge ${a.state}` }, label(AGENT_STATE, a.state)),
       a.reason ? ` ${a.reason}` : '',
       a.missedToday ? el('span', { class: 'muted' }, ` 今日未接 ${a.missedToday}`) : '',
     );
     fill(/** @type {HTMLElement} */ (since), a.since > 0 && a.state !== 'offline' ? fmtDuration(Date.now() - a.since) : '—');
-    fill(/** @type {HTMLElement} */ (phone), PRESENCE[a.presence] ?? a.presence);
+    fill(/** @type {HTMLElement} */ (phone), label(PRESENCE_LABELS, a.presence));
     fill(
       /** @type {HTMLElement} */ (current),
-      a.call ? `${a.call.callerNumber}（${CALL_STATES[a.call.state] ?? a.call.state}）${call ? ` ${fmtClock(call.durationMs)}` : ''}` : '—',
+      a.call ? `${a.call.callerNumber}（${label(CALL_STATE, a.call.state)}）${call ? ` ${fmtClock(call.durationMs)}` : ''}` : '—',
     );
     const canSpy = me.role === 'supervisor' && a.callId && a.call?.state === 'connected';
     const key = canSpy ? a.callId : '';
@@ -721,7 +729,7 @@ async function loadOverdue() {
               el('td', {}, k.trackingNo),
               el('td', {}, k.title),
               el('td', {}, k.departmentName ?? '—'),
-              el('td', {}, fmtDateTime(k.extensionUntil ?? k.resolveDeadline), ' ', STATUS_LABELS[k.status] ?? k.status),
+              el('td', {}, fmtDateTime(k.resolveDeadline), ' ', label(CASE_STATUS, k.status), k.status === 'extension_requested' && k.extensionUntil ? `（申请延至 ${fmtDateTime(k.extensionUntil)}）` : ''),
             ),
           ),
         ),
@@ -736,14 +744,13 @@ async function loadNotices() {
   const code = /** @type {HTMLSelectElement} */ ($('#notice-dept')).value;
   const box = $('#notices');
   if (!code) return fill(box);
-  const kinds = /** @type {Record<string, string>} */ ({ yellow: '黄牌预警', red: '红牌超期', supervise: '督办', sign_overdue: '签收超时' });
   try {
     const list = await api.get(`/api/departments/${code}/notices${qs({ limit: 30 })}`);
     fill(
       box,
       list.length
         ? list.map((/** @type {any} */ n) =>
-            el('li', {}, el('span', { class: `badge ${n.kind === 'yellow' ? 'yellow' : 'red'}` }, kinds[n.kind] ?? n.kind), ' ', el('strong', {}, n.trackingNo), ' ', n.message, el('div', { class: 'muted' }, fmtDateTime(n.createdAt), n.readAt ? ' · 部门已读' : ' · 部门未读')),
+            el('li', {}, el('span', { class: `badge ${n.kind === 'yellow' ? 'yellow' : 'red'}` }, label(NOTICE_KIND, n.kind)), ' ', el('strong', {}, n.trackingNo), ' ', n.message, el('div', { class: 'muted' }, fmtDateTime(n.createdAt), n.readAt ? ' · 部门已读' : ' · 部门未读')),
           )
         : el('li', { class: 'muted' }, '该部门暂无通知'),
     );
@@ -777,12 +784,17 @@ async function main() {
   });
   $('#btn-more').addEventListener('click', () => runSearch(true));
   departments = await api.get('/api/departments').catch(() => []);
+  const queue = dispatchQueue({ api, box: $('#queue-list'), total: $('#queue-total'), departments: () => departments, say, open: (id) => void showCase(id) });
+  reloadQueue = () => void queue.load();
+  $('#btn-queue').addEventListener('click', reloadQueue);
+  void queue.load();
+  setInterval(() => !$('#queue-list').contains(document.activeElement) && queue.load(), 30000);
   fill($('#notice-dept'), el('option', { value: '' }, '（选择部门）'), departments.map((d) => el('option', { value: d.code }, d.name)));
   $('#notice-dept').addEventListener('change', loadNotices);
   startBoard();
-  const today = new Date();
-  /** @type {HTMLInputElement} */ ($('#kpi-from')).value = ymd(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 6));
-  /** @type {HTMLInputElement} */ ($('#kpi-to')).value = ymd(today);
+  // The last seven days in China time (the browser's own time zone may differ).
+  /** @type {HTMLInputElement} */ ($('#kpi-from')).value = fmtDate(Date.now() - 6 * 86_400_000);
+  /** @type {HTMLInputElement} */ ($('#kpi-to')).value = fmtDate(Date.now());
   $('#kpi-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     void loadKpi();

@@ -1,7 +1,10 @@
 // @ts-check
-// Department inbox: counts with the SLA colours, claim next (签收下一件), ticket detail with history,
-// progress, resolve with a reply (办结), return with a reason (退单), request an extension (申请延期), notices.
-import { $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fields, historyList, qs, ApiError } from '../assets/common.js';
+// Department inbox: counts with the SLA colours, tickets by urgency (overdue first, then by deadline, with
+// countdowns; a pending extension shown as pending, not as the deadline), claim next (签收下一件 — the server hands
+// out the ticket due first), ticket detail with history, progress, resolve with a reply (办结), return with a
+// reason (退单), request an extension (申请延期), notices linking to their ticket. Rows are reachable by keyboard.
+import { $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtCountdown, fields, historyList, qs, ApiError } from '../assets/common.js';
+import { label, CASE_STATUS, NOTICE_KIND, URGENCY } from '../assets/labels.js';
 
 const store = tokenStore('department');
 const api = apiClient(() => store.get());
@@ -44,6 +47,23 @@ async function loadSummary() {
   );
 }
 
+/**
+ * The deadline cell: when the ticket is due, how long is left (剩余 2 小时 / 已超期 3 小时), and for a ticket still
+ * waiting to be signed, its signing deadline; a pending extension is shown as requested, the deadline unchanged.
+ * @param {any} k
+ */
+function deadlineCell(k) {
+  const waiting = k.status === 'dispatched' || k.status === 'reopened';
+  const signLate = waiting && k.signDeadline && new Date(k.signDeadline).getTime() < Date.now();
+  return [
+    el('div', {}, fmtDateTime(k.resolveDeadline), ' ', el('strong', { class: `countdown ${k.overdue ? 'late' : ''}` }, fmtCountdown(k.resolveDeadline))),
+    waiting && k.signDeadline ? el('div', { class: `muted ${signLate ? 'late' : ''}` }, `签收${fmtCountdown(k.signDeadline)}`) : null,
+    k.status === 'extension_requested' && k.extensionUntil
+      ? el('div', { class: 'badge yellow pending-extension' }, `延期申请中：申请延至 ${fmtDateTime(k.extensionUntil)}（待审批）`)
+      : null,
+  ];
+}
+
 async function loadTickets() {
   const mine = /** @type {HTMLInputElement} */ ($('#only-mine')).checked;
   const list = await api.get(`/api/departments/${dept.code}/tickets${qs({ mine: mine || undefined, limit: 100 })}`);
@@ -52,14 +72,31 @@ async function loadTickets() {
     list.length
       ? list.map((/** @type {any} */ k) => {
           const sla = slaClass(k);
-          return el(
+          const tr = el(
             'tr',
-            { class: `clickable ${sla ? `sla-${sla}` : ''} ${k.id === selected ? 'selected' : ''}`, dataset: { id: k.id }, onclick: () => showCase(k.id) },
+            {
+              class: `clickable ${sla ? `sla-${sla}` : ''} ${k.id === selected ? 'selected' : ''}`,
+              dataset: { id: k.id },
+              tabindex: 0,
+              'aria-label': `工单 ${k.trackingNo} ${k.title}，${label(CASE_STATUS, k.status)}，${fmtCountdown(k.resolveDeadline)}`,
+              onclick: () => showCase(k.id),
+            },
             el('td', {}, k.trackingNo, k.urgency === 'urgent' ? el('span', { class: 'badge red' }, '急') : null),
             el('td', {}, k.title),
-            el('td', {}, k.statusLabel),
-            el('td', {}, fmtDateTime(k.extensionUntil ?? k.resolveDeadline), sla === 'red' ? el('span', { class: 'badge red' }, '超期') : sla === 'yellow' ? el('span', { class: 'badge yellow' }, '预警') : null),
+            el('td', {}, label(CASE_STATUS, k.status)),
+            el('td', {}, deadlineCell(k), sla === 'red' ? el('span', { class: 'badge red' }, '超期') : sla === 'yellow' ? el('span', { class: 'badge yellow' }, '预警') : null),
           );
+          tr.addEventListener('keydown', (ev) => {
+            if (ev.key === 'Enter' || ev.key === ' ') {
+              ev.preventDefault();
+              void showCase(k.id);
+            } else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+              ev.preventDefault();
+              const next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+              /** @type {HTMLElement | null} */ (next)?.focus();
+            }
+          });
+          return tr;
         })
       : el('tr', {}, el('td', { colspan: 4, class: 'muted' }, '暂无在办工单')),
   );
@@ -67,17 +104,16 @@ async function loadTickets() {
 
 async function loadNotices() {
   const list = await api.get(`/api/departments/${dept.code}/notices${qs({ limit: 20 })}`);
-  const kinds = /** @type {Record<string, string>} */ ({ yellow: '黄牌预警', red: '红牌超期', supervise: '督办', sign_overdue: '签收超时' });
   fill(
     $('#notices'),
     list.length
       ? list.map((/** @type {any} */ n) =>
           el(
             'li',
-            {},
-            el('span', { class: `badge ${n.kind === 'yellow' ? 'yellow' : 'red'}` }, kinds[n.kind] ?? n.kind),
+            { dataset: { notice: n.id, case: n.caseId } },
+            el('span', { class: `badge ${n.kind === 'yellow' ? 'yellow' : 'red'}` }, label(NOTICE_KIND, n.kind)),
             ' ',
-            el('strong', {}, n.trackingNo),
+            el('a', { href: `#case-${n.caseId}`, class: 'notice-case', onclick: (/** @type {Event} */ ev) => (ev.preventDefault(), void showCase(n.caseId)) }, n.trackingNo),
             ' ',
             n.message,
             el('div', { class: 'muted' }, fmtDateTime(n.createdAt), n.readAt ? ' · 已读' : ''),
@@ -119,18 +155,25 @@ async function showCase(id) {
     const sla = slaClass(k);
     fill(
       box,
-      el('h3', { id: 'detail-tracking' }, k.trackingNo, ' ', el('span', { class: `badge ${sla}`, id: 'detail-status' }, k.statusLabel)),
+      el('h3', { id: 'detail-tracking', tabindex: -1 }, k.trackingNo, ' ', el('span', { class: `badge ${sla}`, id: 'detail-status' }, label(CASE_STATUS, k.status))),
       fields([
         ['标题', k.title],
         ['诉求内容', el('div', { class: 'pre' }, k.description)],
         ['分类', k.categoryName],
-        ['紧急程度', k.urgency === 'urgent' ? '紧急' : '一般'],
+        ['紧急程度', label(URGENCY, k.urgency)],
         ['联系人', k.contactName],
         ['联系电话', k.contactPhone],
         ['派单时间', fmtDateTime(k.dispatchedAt)],
-        ['签收期限', fmtDateTime(k.signDeadline)],
-        ['办结期限', fmtDateTime(k.resolveDeadline)],
-        ['延期至', k.extensionUntil ? `${fmtDateTime(k.extensionUntil)}（${k.extensionReason ?? ''}）` : null],
+        ['签收期限', k.signDeadline ? `${fmtDateTime(k.signDeadline)}（${k.signedAt ? '已签收' : fmtCountdown(k.signDeadline)}）` : null],
+        ['办结期限', k.resolveDeadline ? `${fmtDateTime(k.resolveDeadline)}（${fmtCountdown(k.resolveDeadline)}）` : null],
+        [
+          '延期',
+          k.status === 'extension_requested' && k.extensionUntil
+            ? `申请延至 ${fmtDateTime(k.extensionUntil)}，待审批（${k.extensionReason ?? ''}）`
+            : k.extensionCount > 0
+              ? `已延期 ${k.extensionCount} 次`
+              : null,
+        ],
         ['签收人', k.signedByName],
         ['答复', k.reply ? el('div', { class: 'pre' }, k.reply) : null],
       ]),
