@@ -97,14 +97,13 @@ fi
 # The secrets are in these files now: keep them away from other users of the container.
 chmod 600 "$dst"/*.conf 2>/dev/null || :
 
-# Music on hold is read from astdatadir/moh; make sure the directory exists.
-mkdir -p /var/lib/asterisk/moh 2>/dev/null || :
-
 # Our Chinese voice prompts are read from astdatadir/sounds/zh/hotline114 (docker-compose.yml mounts the
 # "prompts" volume there; elsewhere: PROMPTS_OUT_DIR=... npm run prompts). Without them calls still work,
 # but the caller hears silence where a prompt should be.
 prompts_dir=/var/lib/asterisk/sounds/zh/hotline114
 [ -f "$prompts_dir/welcome.wav" ] || echo "docker-entrypoint: warning: no voice prompts in $prompts_dir (see README, Voice prompts)" >&2
+# Music on hold (musiconhold.conf class default) is rendered by the same `npm run prompts` into moh/.
+ls "$prompts_dir"/moh/*.wav >/dev/null 2>&1 || echo "docker-entrypoint: warning: no music on hold in $prompts_dir/moh (npm run prompts renders it)" >&2
 
 # Anything still looking like a placeholder on an active (uncommented) line is a mistake.
 if grep -n '^[^;]*__[A-Z_]*__' "$dst"/*.conf >&2; then

@@ -49,6 +49,8 @@ export interface GenerateOptions {
   soxBin?: string;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** Also the hold music into <outDir>/moh/ (default: yes, unless `only` picks some prompts). */
+  holdMusic?: boolean;
 }
 
 export interface GenerateResult {
@@ -59,6 +61,31 @@ export interface GenerateResult {
   generated: string[];
   /** Names taken from the custom directory (copied, or converted when not in the native format). */
   custom: string[];
+  /** Hold music files written, e.g. ["moh/hold.wav"] (generated) or the recorded ones from <custom>/moh/. */
+  holdMusic: string[];
+}
+
+/**
+ * Music on hold (musiconhold.conf class "default" plays every file in astdatadir/sounds/zh/hotline114/moh): a
+ * 13 s plucked pentatonic melody over a quiet C-major pad, synthesised by sox, so it is ours and free of any
+ * rights. Recorded files in <custom>/moh/*.wav replace it (licensed music, a station jingle, …).
+ */
+export const HOLD_MUSIC_DIR = 'moh';
+const HOLD_MELODY = 'E4 G4 A4 C5 D5 C5 A4 G4 E4 G4 A4 G4 E4 D4 C4 D4 E4 G4 A4 C5 D5 E5 D5 C5 A4 C5 A4 G4 E4 D4 C4 C4'.split(' ');
+const HOLD_NOTE_SEC = 0.42;
+
+async function synthesizeHoldMusic(dest: string, soxBin: string, work: string): Promise<void> {
+  const melody = path.join(work, 'moh-melody.wav');
+  const pad = path.join(work, 'moh-pad.wav');
+  // One sox run: each ":"-separated effects chain appends one note.
+  const notes = HOLD_MELODY.flatMap((n, i) => [...(i ? [':'] : []), 'synth', String(HOLD_NOTE_SEC), 'pluck', n, 'fade', '0', String(HOLD_NOTE_SEC), '0.25']);
+  await run(soxBin, ['-R', '-n', ...SOX_OUT, melody, ...notes]);
+  const seconds = (HOLD_MELODY.length * HOLD_NOTE_SEC).toFixed(2);
+  const chord = path.join(work, 'moh-chord.wav');
+  // A chord is one tone per channel; then down-mixed to mono.
+  await run(soxBin, ['-R', '-n', '-t', 'wav', '-r', '8000', '-c', '3', '-b', '16', '-e', 'signed-integer', chord, 'synth', seconds, 'sine', 'C3', 'sine', 'E3', 'sine', 'G3']);
+  await run(soxBin, ['-R', chord, ...SOX_OUT, pad, 'remix', '-']);
+  await run(soxBin, ['-R', '-m', melody, '-v', '0.15', pad, ...SOX_OUT, dest, 'reverb', '30', 'norm', '-6']);
 }
 
 export class PromptToolsMissingError extends Error {
@@ -220,7 +247,7 @@ export async function generatePrompts(opts: GenerateOptions = {}): Promise<Gener
   const voice = toSynthesize.length ? (opts.voice ?? (await pickVoice(espeakBin))) : null;
   await fs.mkdir(outDir, { recursive: true });
   const work = await fs.mkdtemp(path.join(tmpdir(), 'hotline114-prompts-'));
-  const result: GenerateResult = { outDir, voice, generated: [], custom: [] };
+  const result: GenerateResult = { outDir, voice, generated: [], custom: [], holdMusic: [] };
   try {
     const one = async (e: PromptEntry) => {
       const dest = path.join(outDir, `${e.name}.wav`);
@@ -250,12 +277,41 @@ export async function generatePrompts(opts: GenerateOptions = {}): Promise<Gener
       for (let e = queue.shift(); e; e = queue.shift()) await one(e);
     });
     await Promise.all(workers);
+    if (opts.holdMusic ?? !opts.only) result.holdMusic = await writeHoldMusic(outDir, customDir, soxBin, work, log);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
   result.generated.sort();
   result.custom.sort();
   return result;
+}
+
+/** <outDir>/moh/: the recorded files of <custom>/moh/ if there are any, else our synthesised hold.wav. */
+async function writeHoldMusic(outDir: string, customDir: string, soxBin: string, work: string, log: (line: string) => void): Promise<string[]> {
+  const missing = missingTools([{ label: 'sox', bin: soxBin }]);
+  if (missing.length) throw new PromptToolsMissingError(missing);
+  const dir = path.join(outDir, HOLD_MUSIC_DIR);
+  await fs.mkdir(dir, { recursive: true });
+  const customMoh = path.join(customDir, HOLD_MUSIC_DIR);
+  const recorded = existsSync(customMoh) ? (await fs.readdir(customMoh)).filter((f) => f.endsWith('.wav')).sort() : [];
+  const wanted = recorded.length ? recorded : ['hold.wav'];
+  // Files of an earlier run that are no longer wanted would keep playing: Asterisk plays the whole directory.
+  for (const f of await fs.readdir(dir)) if (f.endsWith('.wav') && !wanted.includes(f)) await fs.rm(path.join(dir, f), { force: true });
+  for (const f of wanted) {
+    const dest = path.join(dir, f);
+    const tmp = path.join(dir, `.${f}.${process.pid}.tmp`);
+    try {
+      if (recorded.length) await run(soxBin, ['-R', path.join(customMoh, f), ...SOX_OUT, tmp]);
+      else await synthesizeHoldMusic(tmp, soxBin, work);
+      const fmt = wavFormat(await fs.readFile(tmp));
+      if (!isNativeWav(fmt) || !fmt?.dataBytes) throw new Error(`${HOLD_MUSIC_DIR}/${f}: the result is not an 8 kHz mono 16-bit PCM WAV with sound`);
+      await fs.rename(tmp, dest);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    log(`${recorded.length ? 'custom ' : 'sox    '} ${HOLD_MUSIC_DIR}/${f}  等候音乐 / music on hold`);
+  }
+  return wanted.map((f) => `${HOLD_MUSIC_DIR}/${f}`);
 }
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateOptions & { help?: boolean } {
@@ -307,7 +363,8 @@ if (require.main === module) {
     const r = await generatePrompts({ ...opts, log: (line) => process.stdout.write(`${line}\n`) });
     process.stdout.write(
       `已生成 ${r.generated.length} 个合成提示音${r.voice ? `（espeak-ng 语音 ${r.voice}）` : ''}，${r.custom.length} 个使用录音文件 → ${r.outDir}\n` +
-        `${r.generated.length} prompts synthesised${r.voice ? ` (espeak-ng voice ${r.voice})` : ''}, ${r.custom.length} from recorded files → ${r.outDir}\n`,
+        `${r.generated.length} prompts synthesised${r.voice ? ` (espeak-ng voice ${r.voice})` : ''}, ${r.custom.length} from recorded files → ${r.outDir}\n` +
+        (r.holdMusic.length ? `等候音乐 / music on hold: ${r.holdMusic.join(', ')}\n` : ''),
     );
   })().catch((err: unknown) => {
     process.stderr.write(`错误 / error: ${err instanceof Error ? err.message : String(err)}\n`);

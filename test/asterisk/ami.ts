@@ -10,7 +10,17 @@ interface Session {
   buffer: string;
   authed: boolean;
   events: boolean;
+  /** Event classes asked for with `Events: EventMask: system,call` (null: every class, as after login). */
+  classes: Set<string> | null;
   id: string;
+}
+
+/** As Asterisk's manager: an event goes to a session that asked for any of its Privilege classes. */
+function wanted(s: Session, headers: AmiHeaders): boolean {
+  if (!s.authed || !s.events) return false;
+  if (!s.classes) return true;
+  const privilege = headers.find(([k]) => k === 'Privilege')?.[1] ?? '';
+  return privilege.split(',').some((c) => c !== 'all' && s.classes!.has(c));
 }
 
 export class AmiServer {
@@ -59,11 +69,11 @@ export class AmiServer {
   /** Broadcast an event to every logged-in session with events on. */
   event(headers: AmiHeaders): void {
     const text = format(headers);
-    for (const s of this.sessions) if (s.authed && s.events) s.socket.write(text);
+    for (const s of this.sessions) if (wanted(s, headers)) s.socket.write(text);
   }
 
   private accept(socket: Socket): void {
-    const s: Session = { socket, buffer: '', authed: false, events: true, id: `0x${Math.floor(Math.random() * 0xffffffffff).toString(16)}` };
+    const s: Session = { socket, buffer: '', authed: false, events: true, classes: null, id: `0x${Math.floor(Math.random() * 0xffffffffff).toString(16)}` };
     this.sessions.add(s);
     socket.setEncoding('utf8');
     socket.write('Asterisk Call Manager/11.0.0\r\n');
@@ -154,6 +164,8 @@ export class AmiServer {
       case 'events': {
         const mask = (get('EventMask') ?? 'on').toLowerCase();
         s.events = mask !== 'off';
+        const named = mask.split(',').map((c) => c.trim()).filter((c) => c && c !== 'on' && c !== 'off');
+        s.classes = named.length && !named.includes('all') ? new Set(named) : null;
         respond('Success', [['Events', s.events ? 'On' : 'Off']]);
         return;
       }

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiDeclaration, resourceListing } from './api-docs';
 import { AriError, type BridgeImpl, type ChannelImpl, type Core } from './core';
+import type { EventFilter } from './ari-ws';
 import { ariTime, ASTERISK_ID, ASTERISK_VERSION, HANGUP_REASONS, tinyWav } from './model';
 
 export interface RestLogEntry {
@@ -17,6 +18,8 @@ export interface AriHttpContext {
   user: string;
   password: string;
   activeApps(): string[];
+  eventFilter(app: string): EventFilter;
+  setEventFilter(app: string, body: { allowed?: unknown; disallowed?: unknown }): void;
   log(entry: RestLogEntry): void;
 }
 
@@ -146,8 +149,8 @@ function appJson(ctx: AriHttpContext, name: string): object {
     bridge_ids: [...core.bridgeMap.values()].filter((b) => (b.subscribers.get(name) ?? 0) > 0).map((b) => b.id),
     endpoint_ids: subs ? [...subs.endpoints] : [],
     device_names: subs ? [...subs.devices] : [],
-    events_allowed: [],
-    events_disallowed: [],
+    events_allowed: ctx.eventFilter(name).allowed.map((type) => ({ type })),
+    events_disallowed: ctx.eventFilter(name).disallowed.map((type) => ({ type })),
   };
 }
 
@@ -186,6 +189,21 @@ async function route(ctx: AriHttpContext, method: string, url: URL, bodyText: st
     if (n === 1 && method === 'GET') return { status: 200, body: ctx.activeApps().map((name) => appJson(ctx, name)) };
     if (a && !ctx.activeApps().includes(a) && !core.appSubs.has(a)) throw new AriError(404, { message: 'Application not found' });
     if (a && n === 2 && method === 'GET') return { status: 200, body: appJson(ctx, a) };
+    if (a && n === 3 && b === 'eventFilter' && method === 'PUT') {
+      let body: unknown;
+      try {
+        body = bodyText ? JSON.parse(bodyText) : {};
+      } catch {
+        throw new AriError(400, { message: 'Invalid JSON body' });
+      }
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new AriError(400, { message: 'Invalid filter' });
+      try {
+        ctx.setEventFilter(a, body as { allowed?: unknown; disallowed?: unknown });
+      } catch (e) {
+        throw new AriError(400, { message: (e as Error).message });
+      }
+      return { status: 200, body: appJson(ctx, a) };
+    }
     if (a && n === 3 && b === 'subscription' && (method === 'POST' || method === 'DELETE')) {
       const sources = multi(url, 'eventSource');
       if (sources.length === 0) throw new AriError(400, { message: 'Missing parameter eventSource' });

@@ -6,11 +6,18 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { checkAuth } from './ari-http';
 import { ASTERISK_ID, ariTime, type AriEvent } from './model';
 
+export interface EventFilter {
+  allowed: string[];
+  disallowed: string[];
+}
+
 export class AriEventServer {
   private readonly wss = new WebSocketServer({ noServer: true });
   /** app name → its WebSocket. */
   private readonly apps = new Map<string, WebSocket>();
   private readonly sockets = new Set<WebSocket>();
+  /** PUT /applications/{app}/eventFilter: kept with the application, as Asterisk keeps it across reconnects. */
+  private readonly filters = new Map<string, EventFilter>();
 
   constructor(
     private readonly user: string,
@@ -27,9 +34,39 @@ export class AriEventServer {
     return this.apps.has(app);
   }
 
+  eventFilter(app: string): EventFilter {
+    return this.filters.get(app) ?? { allowed: [], disallowed: [] };
+  }
+
+  /** As res/stasis/app.c: an object without a key leaves that list alone, an empty object clears both. */
+  setEventFilter(app: string, body: { allowed?: unknown; disallowed?: unknown }): void {
+    const cur = this.eventFilter(app);
+    const list = (v: unknown): string[] => {
+      if (!Array.isArray(v)) throw new Error('filter must be an array');
+      return v.map((o) => {
+        const type = (o as { type?: unknown } | null)?.type;
+        if (typeof type !== 'string' || !type) throw new Error('Filter event must have a type');
+        return type;
+      });
+    };
+    const empty = Object.keys(body).length === 0;
+    this.filters.set(app, {
+      allowed: empty ? [] : 'allowed' in body ? list(body.allowed) : cur.allowed,
+      disallowed: empty ? [] : 'disallowed' in body ? list(body.disallowed) : cur.disallowed,
+    });
+  }
+
+  private allowed(app: string, type: string): boolean {
+    const f = this.filters.get(app);
+    if (!f) return true;
+    return !f.disallowed.includes(type) && (f.allowed.length === 0 || f.allowed.includes(type));
+  }
+
   send(app: string, event: AriEvent): boolean {
     const ws = this.apps.get(app);
     if (!ws || ws.readyState !== ws.OPEN) return false;
+    // Filtered out: delivered as far as the application is concerned (Asterisk does not tell either).
+    if (!this.allowed(app, event.type)) return true;
     const full = { ...event, asterisk_id: ASTERISK_ID, application: app };
     ws.send(JSON.stringify(full));
     this.onSent(full);

@@ -88,6 +88,8 @@ export class AsteriskSimulator extends EventEmitter {
           user: this.ariUser,
           password: this.ariPassword,
           activeApps: () => this.events.activeApps(),
+          eventFilter: (app) => this.events.eventFilter(app),
+          setEventFilter: (app, body) => this.events.setEventFilter(app, body),
           log: (entry) => {
             this.restLog.push(entry);
             this.emit('rest', entry);

@@ -129,6 +129,35 @@ withTools('npm run prompts with espeak-ng and sox', () => {
     expect(readdirSync(path.join(out, 'num')).sort()).toEqual(['10000.wav', '2-liang.wav', '2.wav']);
   });
 
+  it('renders the hold music into moh/ (musiconhold.conf class default): native WAV, a loop of 10-30 s with sound', async () => {
+    const out = path.join(dir, 'zh', 'hotline114');
+    const r = await generatePrompts({ outDir: out, customDir: path.join(dir, 'none'), only: ['goodbye'], holdMusic: true });
+    expect(r.holdMusic).toEqual(['moh/hold.wav']);
+    const w = parseWav(readFileSync(path.join(out, 'moh', 'hold.wav')));
+    expect([w.audioFormat, w.channels, w.sampleRate, w.bitsPerSample]).toEqual([1, 1, 8000, 16]);
+    expect(w.seconds).toBeGreaterThan(10);
+    expect(w.seconds).toBeLessThan(30);
+    expect(w.peak).toBeGreaterThan(8000); // normalised to -6 dBFS ≈ 16400
+    expect(readdirSync(path.join(out, 'moh'))).toEqual(['hold.wav']);
+    // `only` alone (a quick re-render of one prompt) leaves the hold music out.
+    expect((await generatePrompts({ outDir: path.join(dir, 'other'), customDir: path.join(dir, 'none'), only: ['goodbye'] })).holdMusic).toEqual([]);
+    expect(existsSync(path.join(dir, 'other', 'moh'))).toBe(false);
+  });
+
+  it('recorded hold music in <custom>/moh replaces ours (converted to 8 kHz mono), and our old hold.wav goes', async () => {
+    const out = path.join(dir, 'out');
+    const custom = path.join(dir, 'custom');
+    mkdirSync(path.join(custom, 'moh'), { recursive: true });
+    await generatePrompts({ outDir: out, customDir: path.join(dir, 'none'), only: ['goodbye'], holdMusic: true });
+    writeFileSync(path.join(custom, 'moh', 'jingle.wav'), sineWav(16000, 2));
+    const r = await generatePrompts({ outDir: out, customDir: custom, only: ['goodbye'], holdMusic: true });
+    expect(r.holdMusic).toEqual(['moh/jingle.wav']);
+    expect(readdirSync(path.join(out, 'moh'))).toEqual(['jingle.wav']);
+    const w = parseWav(readFileSync(path.join(out, 'moh', 'jingle.wav')));
+    expect([w.sampleRate, w.channels]).toEqual([8000, 1]);
+    expect(w.seconds).toBeCloseTo(2, 1);
+  });
+
   it('uses a recorded file of the same name instead: copied when native, converted to 8 kHz mono otherwise', async () => {
     const out = path.join(dir, 'out');
     const custom = path.join(dir, 'custom');

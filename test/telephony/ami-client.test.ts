@@ -93,6 +93,23 @@ describe('AmiClient against the simulator', () => {
     expect(evt.channelstatedesc).toBeDefined();
   });
 
+  test('asks Asterisk only for the event classes the service reads (system, call): no dialplan events', async () => {
+    await startUp();
+    const header = (a: Record<string, string>, key: string) => Object.entries(a).find(([k]) => k.toLowerCase() === key)?.[1];
+    const mask = sim.amiActions.find((a) => /^events$/i.test(header(a, 'action') ?? ''));
+    expect(mask && header(mask, 'eventmask')).toBe('system,call');
+    const names = record<AmiEventArgs>(ami, 'event');
+    const ch = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: 'hotline114' });
+    const hungUp = nextEvent<AmiEventArgs>(ami, 'event', (n, e) => n === 'Hangup' && e.uniqueid === ch.id);
+    ch.hangup();
+    await hungUp;
+    const seen = new Set(names.map(([n]) => n));
+    expect(seen.has('Newchannel')).toBe(true);
+    // The simulator sends VarSet and Newexten (class dialplan) for this channel before its Hangup.
+    expect(seen.has('VarSet')).toBe(false);
+    expect(seen.has('Newexten')).toBe(false);
+  });
+
   test('originate is queued and its OriginateResponse carries our ActionID', async () => {
     await startUp();
     const responses = record<AmiEventArgs>(ami, 'event');
@@ -157,7 +174,7 @@ describe('AmiClient login failure', () => {
   });
 });
 
-/** A fake AMI that logs in and then never answers anything: for timeouts. */
+/** A fake AMI that logs in, takes the event mask, and then never answers anything: for timeouts. */
 async function silentAmi(): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
@@ -174,6 +191,7 @@ async function silentAmi(): Promise<{ port: number; sockets: Set<net.Socket>; cl
         buf = buf.slice(i + 4);
         const id = /ActionID: (.*)/i.exec(msg)?.[1];
         if (/Action: login/i.test(msg)) s.write(`Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`);
+        if (/Action: events/i.test(msg)) s.write(`Response: Success\r\nActionID: ${id}\r\nEvents: On\r\n\r\n`);
       }
     });
   });

@@ -1,10 +1,25 @@
 import { AsteriskSimulator } from '../asterisk';
 import { AriRest, AriSwitch, SwitchTimeoutError } from '../../src/telephony/ari';
-import { SwitchCommandError, type ChannelSnapshot } from '../../src/telephony/switch';
+import { SwitchCommandError, type ChannelSnapshot, type SwitchEvents } from '../../src/telephony/switch';
 import { TelephonyDownError } from '../../src/infra/errors';
 import { captureLogger, nextEvent, record } from './helpers';
 
 const APP = 'hotline114';
+const SWITCH_EVENT_NAMES: Exclude<keyof SwitchEvents, 'up' | 'down'>[] = [
+  'stasisStart',
+  'stasisEnd',
+  'channelStateChange',
+  'hangupRequest',
+  'channelDestroyed',
+  'dial',
+  'dtmf',
+  'playbackStarted',
+  'playbackFinished',
+  'channelEnteredBridge',
+  'channelLeftBridge',
+  'recordingFinished',
+  'recordingFailed',
+];
 
 type StasisStartArg = [{ channel: ChannelSnapshot; args: string[] }];
 
@@ -26,6 +41,9 @@ describe('AriSwitch against the simulator', () => {
       logger: log.logger,
       backoff: { initialMs: 20, maxMs: 200 },
     });
+    // As the service does: every listener is in place before start(), so the application's event filter
+    // (only the types with listeners) covers them from the first frame.
+    for (const name of SWITCH_EVENT_NAMES) sw.on(name, () => undefined);
   });
 
   afterEach(async () => {
@@ -255,6 +273,58 @@ describe('AriSwitch against the simulator', () => {
       spy.mockRestore();
     }
   });
+});
+
+describe('AriSwitch event filter', () => {
+  let sim: AsteriskSimulator;
+  let sw: AriSwitch;
+
+  beforeEach(async () => {
+    sim = await AsteriskSimulator.start({});
+    sim.addEndpoint('caller1', { context: 'from-callers' });
+    sw = new AriSwitch({ url: sim.ariUrl, username: 'hotline114', password: 'hotline114', app: APP, logger: captureLogger().logger, backoff: { initialMs: 20, maxMs: 200 } });
+  });
+
+  afterEach(async () => {
+    await sw.close();
+    await sim.stop();
+  });
+
+  test('subscribes only to the event types it has listeners for (application eventFilter), widened on a new listener', async () => {
+    const filterSet = () =>
+      nextEvent<[{ method: string; path: string; status: number }]>(sim, 'rest', (e) => e.method === 'PUT' && e.path.endsWith(`/applications/${APP}/eventFilter`) && e.status === 200);
+    sw.on('stasisStart', () => undefined);
+    sw.on('stasisEnd', () => undefined);
+    const first = filterSet();
+    const up = nextEvent(sw, 'up');
+    sw.start();
+    await up;
+    await first;
+    const app = (await fetch(`${sim.ariUrl}/ari/applications/${APP}`, { headers: { authorization: `Basic ${Buffer.from('hotline114:hotline114').toString('base64')}` } }).then((r) => r.json())) as {
+      events_allowed: { type: string }[];
+    };
+    expect(app.events_allowed.map((e) => e.type).sort()).toEqual(['ApplicationReplaced', 'StasisEnd', 'StasisStart']);
+
+    const frames: string[] = [];
+    sw.connection.on('event', (e) => frames.push(e.type));
+    const started = nextEvent<StasisStartArg>(sw, 'stasisStart');
+    const ch = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: APP, appArgs: ['inbound'] });
+    await started;
+    await sw.answer(ch.id); // ChannelStateChange (Up): filtered out
+    const ended = nextEvent(sw, 'stasisEnd');
+    ch.hangup(); // ChannelHangupRequest, ChannelDestroyed: filtered out; StasisEnd comes
+    await ended;
+    expect(frames).toEqual(['StasisStart', 'StasisEnd']);
+
+    const widened = filterSet();
+    sw.on('dtmf', () => undefined);
+    await widened;
+    const after = (await fetch(`${sim.ariUrl}/ari/applications/${APP}`, { headers: { authorization: `Basic ${Buffer.from('hotline114:hotline114').toString('base64')}` } }).then((r) => r.json())) as {
+      events_allowed: { type: string }[];
+    };
+    expect(after.events_allowed.map((e) => e.type)).toContain('ChannelDtmfReceived');
+  });
+
 });
 
 describe('AriSwitch with a wrong password', () => {

@@ -70,7 +70,20 @@ export interface AmiClientOptions {
   keepaliveIntervalMs?: number;
   /** Default 0.5 s doubling to 30 s, ±20 % jitter. */
   backoff?: BackoffOptions;
+  /**
+   * Event classes asked for right after login (AMI `Events` action); default AMI_EVENT_CLASSES. Asterisk then
+   * sends nothing of the other classes (Newchannel, VarSet, Newexten… of every call, which we would only parse
+   * and drop). manager.conf narrows it further to the event names we handle (eventfilter).
+   */
+  eventMask?: string;
 }
+
+/**
+ * The AMI event classes the service reads: `system` for PeerStatus / ContactStatus (softphone registration,
+ * supervision/registration.ts) and `call` for DeviceStateChange (agent presence, agents/presence.ts). List
+ * actions' items (DeviceStateList, CoreShowChannels) are answers to our own actions and come regardless.
+ */
+export const AMI_EVENT_CLASSES = 'system,call';
 
 export interface AmiLoginFailure {
   message: string;
@@ -335,7 +348,21 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     });
   }
 
+  /** Asks for our event classes only, then declares the connection up (the connect timer still guards it). */
   private onLoggedIn(mgr: AsteriskManager): void {
+    const mask = this.opts.eventMask ?? AMI_EVENT_CLASSES;
+    mgr.action({ action: 'Events', eventmask: mask, actionid: `${this.idPrefix}${++this.counter}-events` }, (err, res) => {
+      if (mgr !== this.mgr) return;
+      const response = normalize(res ?? err ?? {});
+      if (err || (response.response ?? '').toLowerCase() !== 'success') {
+        // Still usable: we get more events than we need, which costs CPU but loses nothing.
+        this.logger.warn({ eventMask: mask, message: response.message }, 'AMI refused the event mask; receiving every event class');
+      }
+      this.markUp(mgr);
+    });
+  }
+
+  private markUp(mgr: AsteriskManager): void {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     this.state = 'up';

@@ -36,6 +36,23 @@ export interface AriSwitchOptions {
   handshakeTimeoutMs?: number;
 }
 
+/** The ARI event type behind each switch event (translate() below). */
+const ARI_TYPE_OF: Record<Exclude<keyof SwitchEvents, 'up' | 'down'>, string> = {
+  stasisStart: 'StasisStart',
+  stasisEnd: 'StasisEnd',
+  channelStateChange: 'ChannelStateChange',
+  hangupRequest: 'ChannelHangupRequest',
+  channelDestroyed: 'ChannelDestroyed',
+  dial: 'Dial',
+  dtmf: 'ChannelDtmfReceived',
+  playbackStarted: 'PlaybackStarted',
+  playbackFinished: 'PlaybackFinished',
+  channelEnteredBridge: 'ChannelEnteredBridge',
+  channelLeftBridge: 'ChannelLeftBridge',
+  recordingFinished: 'RecordingFinished',
+  recordingFailed: 'RecordingFailed',
+};
+
 export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch {
   readonly connection: AriConnection;
   private readonly rest: AriRest;
@@ -65,13 +82,50 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     });
     this.rest = new AriRest({ url: this.connection.baseUrl, username: opts.username, password: opts.password });
-    this.connection.on('up', () => this.safeEmit('up'));
+    this.connection.on('up', () => {
+      this.applyEventFilter();
+      this.safeEmit('up');
+    });
+    // A listener added while connected for a type the filter drops: widen the filter.
+    (this as unknown as NodeJS.EventEmitter).on('newListener', (name: string | symbol) => {
+      const type = ARI_TYPE_OF[name as keyof typeof ARI_TYPE_OF];
+      if (type && this.connection.isUp && !this.filtered.includes(type)) queueMicrotask(() => this.applyEventFilter());
+    });
     this.connection.on('down', (reason) => this.safeEmit('down', reason));
     this.connection.on('event', (event) => this.translate(event));
   }
 
   get isUp(): boolean {
     return this.connection.isUp;
+  }
+
+  /**
+   * The ARI event types someone listens to (plus ApplicationReplaced, which the connection handles). Asterisk
+   * sends our application every event of its channels and bridges — ChannelVarset for each variable the dialplan
+   * sets, ChannelDialplan, ChannelConnectedLine, BridgeCreated… — which we would parse only to drop.
+   */
+  eventTypes(): string[] {
+    const types = Object.entries(ARI_TYPE_OF)
+      .filter(([name]) => this.listenerCount(name as keyof SwitchEvents) > 0)
+      .map(([, type]) => type);
+    return [...types, 'ApplicationReplaced'];
+  }
+
+  private filtered: string[] = [];
+
+  /** PUT /applications/{app}/eventFilter (Asterisk ≥ 13.26/16.3): on every (re)connect and when a new type gets a listener. */
+  private applyEventFilter(): void {
+    const types = this.eventTypes();
+    this.filtered = types;
+    const body = { allowed: types.map((type) => ({ type })) };
+    this.call('eventFilter', 'PUT', `/applications/${enc(this.app)}/eventFilter`, undefined, body).then(
+      () => this.logger.debug({ types }, 'ARI event filter set'),
+      (err: unknown) => {
+        // Still correct without it: unhandled types are dropped in translate(), at some CPU cost.
+        this.filtered = [];
+        this.logger.warn({ err: (err as Error).message }, 'ARI event filter not accepted; receiving every event type');
+      },
+    );
   }
 
   /** Connects in the background (forever, with backoff); 'up' is emitted once the events WebSocket is open. */
@@ -220,7 +274,7 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
 
   private call<T = unknown>(
     operation: string,
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     query?: Query,
     body?: unknown,
