@@ -49,6 +49,7 @@ import { knowledgeRoutes } from './knowledge/routes';
 import { createIntakeService, type IntakeService } from './intake/service';
 import { intakeRoutes } from './intake/routes';
 import { loadLookupLimits } from './intake/lookup';
+import { loadPublicLocation } from './intake/public-view';
 import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
 import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
@@ -184,7 +185,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const search = createSearchService({ db, logger });
     search.indexer.start(); // jieba words of new documents, off the writers' path (issue 13)
     closers.push({ name: 'search-words', close: () => search.indexer.stop() });
-    const intake = createIntakeService({ db, lookupLimits: loadLookupLimits() });
+    const intake = createIntakeService({ db, lookupLimits: loadLookupLimits(), publicLocation: loadPublicLocation() });
     searchRoutes(fastify, search);
     knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);
     intakeRoutes(fastify, intake, DEFAULT_PUBLIC_LIMITS);

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { redactPersonalData } from './redact';
 
 export type { Logger };
 
@@ -32,6 +33,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'hotline114' },
       redact: { paths: REDACT_PATHS, censor: (value: unknown, path: string[]) => (isSecret(path) ? '[secret]' : redactPhone(value)) },
+      // Free text can carry personal data too: log messages and error texts (a PostgreSQL error's detail quotes
+      // the row) go through the same redaction as public views.
+      hooks: {
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactPersonalData(args[i] as string);
+          method.apply(this, args);
+        },
+      },
+      serializers: { err: redactedError },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,
@@ -41,4 +51,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 function isSecret(path: string[]): boolean {
   const last = path[path.length - 1] ?? '';
   return last === 'authorization' || last === 'password' || last === 'secret' || last === 'token';
+}
+
+function redactedError(err: Error): Record<string, unknown> {
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const k of ['message', 'stack', 'detail', 'where']) {
+    if (typeof out[k] === 'string') out[k] = redactPersonalData(out[k] as string);
+  }
+  return out;
 }

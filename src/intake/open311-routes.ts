@@ -1,7 +1,9 @@
 // Open311 GeoReport v2 under /open311/v2 (https://wiki.open311.org/GeoReport_v2): services, service definitions,
-// POST/GET requests, GET one request, as .json (and .xml). Errors in the spec's format: an array of
-// {code, description} with the HTTP status as code. Extensions (documented in OpenAPI): extended_attributes
-// {h114_status, h114_status_label, channel, merged_into, history: [{at, action, status, status_label}]}.
+// POST/GET requests, GET one request, as .json (and .xml), and discovery.json. Errors in the spec's format: an array
+// of {code, description} with the HTTP status as code. Extensions (documented in OpenAPI and discovery.json):
+// extended_attributes {h114_status, h114_status_label, channel, merged_into, description_public, location_precision,
+// history: [{at, action, status, status_label}]}.
+// GET answers the public view only (src/intake/public-view.ts): PUBLIC_NOTE below says what is and is not published.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { describeValidationError } from '../http/errors';
@@ -43,29 +45,36 @@ const RequestSchema = Type.Object({
   status_notes: Nullable(Type.String()),
   service_name: Nullable(Type.String()),
   service_code: Nullable(Type.String()),
-  description: Type.String(),
+  description: Nullable(Type.String({ description: '仅在工作人员审核并公开后显示（已脱敏）；否则为 null' })),
   agency_responsible: Nullable(Type.String()),
   service_notice: Nullable(Type.String()),
   requested_datetime: Type.String(),
   updated_datetime: Type.String(),
   expected_datetime: Nullable(Type.String()),
-  address: Nullable(Type.String()),
-  address_id: Nullable(Type.String()),
+  address: Nullable(Type.String({ description: '粗略位置：街道/小区名（门牌、楼号、单元、房号不公开）；PUBLIC_LOCATION=grid 时为 null' })),
+  address_id: Nullable(Type.String({ description: '不公开，恒为 null' })),
   zipcode: Nullable(Type.String()),
-  lat: Nullable(Type.Number()),
+  lat: Nullable(Type.Number({ description: '网格中心点（默认 500 米网格），不是精确位置' })),
   long: Nullable(Type.Number()),
-  media_url: Nullable(Type.String()),
+  media_url: Nullable(Type.String({ description: '仅在描述公开后显示' })),
   extended_attributes: Type.Object(
     {
       h114_status: Type.String({ description: '热线工单状态（draft、dispatched、signed、in_progress、resolved、callback、closed、returned、extension_requested、reopened、merged）' }),
       h114_status_label: Type.String(),
       channel: Type.String(),
       merged_into: Nullable(Type.String({ description: '并单时并入的工单受理编号' })),
+      description_public: Type.Boolean({ description: '诉求描述是否经审核公开' }),
+      location_precision: Type.String({ description: 'street（街道/小区 + 网格坐标）或 grid（仅网格坐标）' }),
       history: Type.Array(Type.Object({ at: Type.String(), action: Type.String(), status: Type.String(), status_label: Type.String() })),
     },
     { description: '扩展字段：热线的详细状态和办理历史' },
   ),
 });
+
+/** What GET publishes and what it never does (shown in discovery.json and the OpenAPI descriptions). */
+export const PUBLIC_NOTE =
+  '公开内容：服务类别、状态及办理历史、受理/更新/预计办结时间、承办部门、部门的公开答复（已脱敏）、粗略位置（街道/小区名或网格中心点）。' +
+  '不公开：市民的诉求描述（除非工作人员审核后标记公开，且公开时经脱敏）、姓名、电话、邮箱、设备/账号标识、精确地址（门牌、楼号、单元、房号）和照片链接（随描述一起公开）。';
 
 const FormatFile = Type.String({ pattern: '^[^/]+\\.(json|xml)$', description: '<id>.json 或 <id>.xml' });
 
@@ -113,6 +122,41 @@ export function open311Routes(fastify: FastifyTypeBox, intake: IntakeService, li
         return send(reply, formatOf(request.url), 'errors', body, status);
       });
       f.setNotFoundHandler((request, reply) => send(reply, formatOf(request.url), 'errors', [{ code: 404, description: '接口不存在' }], 404));
+
+      f.get(
+        '/discovery.json',
+        {
+          config: { rateLimit: limits.read },
+          schema: {
+            tags: ['open311'],
+            summary: 'Open311 服务发现（含隐私说明）',
+            response: {
+              200: Type.Object({
+                changeset: Type.String(),
+                contact: Type.String(),
+                key_service: Type.String(),
+                h114_privacy: Type.String({ description: '公开与不公开的内容' }),
+                endpoints: Type.Array(Type.Object({ specification: Type.String(), url: Type.String(), changeset: Type.String(), type: Type.String(), formats: Type.Array(Type.String()) })),
+              }),
+            },
+          },
+        },
+        async (request) => ({
+          changeset: '2026-12-04T00:00:00Z',
+          contact: '114 热线',
+          key_service: '提交请求需要 api_key，请联系热线管理员（GET 查询无需 api_key，仅返回公开信息）',
+          h114_privacy: PUBLIC_NOTE,
+          endpoints: [
+            {
+              specification: 'http://wiki.open311.org/GeoReport_v2',
+              url: `${request.protocol}://${request.host}/open311/v2`,
+              changeset: '2026-12-04T00:00:00Z',
+              type: 'production',
+              formats: ['application/json', 'text/xml'],
+            },
+          ],
+        }),
+      );
 
       for (const format of ['json', 'xml'] as const) {
         f.get(
@@ -180,7 +224,7 @@ export function open311Routes(fastify: FastifyTypeBox, intake: IntakeService, li
           `/requests.${format}`,
           {
             config: { rateLimit: limits.read },
-            schema: { tags: ['open311'], summary: `查询服务请求（默认最近 90 天）.${format}`, querystring: ListQuery, response: { 200: Type.Array(RequestSchema), ...ERRORS } },
+            schema: { tags: ['open311'], summary: `查询服务请求（默认最近 90 天，仅公开信息）.${format}`, description: PUBLIC_NOTE, querystring: ListQuery, response: { 200: Type.Array(RequestSchema), ...ERRORS } },
           },
           async (request, reply) => send(reply, format, 'service_requests', await intake.listOpen311(request.query)),
         );
@@ -209,7 +253,8 @@ export function open311Routes(fastify: FastifyTypeBox, intake: IntakeService, li
           config: { rateLimit: limits.read },
           schema: {
             tags: ['open311'],
-            summary: '单个服务请求：/requests/{service_request_id}.json',
+            summary: '单个服务请求：/requests/{service_request_id}.json（仅公开信息）',
+            description: PUBLIC_NOTE,
             params: Type.Object({ file: FormatFile }),
             querystring: Type.Object({ jurisdiction_id: Type.Optional(Type.String()), extensions: Type.Optional(Type.String()) }),
             response: { 200: Type.Array(RequestSchema), ...ERRORS },

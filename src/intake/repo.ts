@@ -61,6 +61,8 @@ export interface RequestRow {
   lat: number | null;
   long: number | null;
   media_url: string | null;
+  /** Staff reviewed the description and published it (Open311 shows it, redacted), or null. */
+  description_public_at: Date | null;
   history: { at: string; action: string; to_status: string }[];
 }
 
@@ -70,7 +72,7 @@ const REQUEST_SELECT = `
   select c.id, c.tracking_no, c.status, c.channel, c.title, c.description, c.reply, c.contact_phone, c.lookup_code_hash,
          cat.code as category_code, cat.name as category_name, d.name as department_name, c.created_at, c.updated_at,
          c.resolved_at, c.resolve_deadline, m.tracking_no as merged_into_tracking_no,
-         i.address, i.address_id, i.zipcode, i.lat, i.long, i.media_url,
+         i.address, i.address_id, i.zipcode, i.lat, i.long, i.media_url, c.description_public_at,
          coalesce((select json_agg(json_build_object('at', e.at, 'action', e.action, 'to_status', e.to_status) order by e.id)
                      from case_events e where e.case_id = c.id), '[]'::json) as history
     from intake_requests i
@@ -153,6 +155,16 @@ export function createIntakeRepo(db: Db) {
         [f.trackingNos ?? null, f.serviceCodes ?? null, f.start, f.end, f.statuses ?? null, f.limit],
       );
       return rows;
+    },
+
+    /** Publishes (or withdraws) an intake request's description; false when no intake request has that case id. */
+    async setDescriptionPublic(caseId: number, userId: number, published: boolean): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `update cases set description_public_at = case when $3 then now() end, description_public_by = case when $3 then $2::int end
+          where id = $1 and exists (select 1 from intake_requests i where i.case_id = cases.id)`,
+        [caseId, userId, published],
+      );
+      return (rowCount ?? 0) > 0;
     },
 
     async clientByKey(key: string): Promise<{ id: number; name: string } | null> {

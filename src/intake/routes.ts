@@ -1,6 +1,6 @@
 // Public web intake (求助栏) under /api/public/requests, and Open311 client keys for admins.
 import { Type } from 'typebox';
-import { BEARER, requireRoles } from '../http/auth';
+import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, ErrorSchema, IdParams, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
 import type { IntakeService } from './service';
@@ -90,6 +90,22 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
       },
     },
     async (request) => intake.lookupWeb(request.params.trackingNo, request.query, request.ip),
+  );
+
+  fastify.put(
+    '/api/cases/:id/publication',
+    {
+      onRequest: requireRoles('dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['open311'],
+        summary: '审核后公开（或撤回）网上求助 / Open311 请求的诉求描述：公开后 Open311 显示脱敏后的描述和照片链接',
+        security: BEARER,
+        params: IdParams,
+        body: Type.Object({ descriptionPublic: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: Type.Object({ caseId: Type.Integer(), descriptionPublic: Type.Boolean() }), ...AUTH_ERRORS, 404: ErrorSchema },
+      },
+    },
+    async (request) => intake.setDescriptionPublic(request.params.id, currentUser(request).id, request.body.descriptionPublic),
   );
 
   const ClientSchema = Type.Object({

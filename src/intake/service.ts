@@ -7,26 +7,23 @@
 //   number and wrong secret answer the same 404; wrong guesses are limited per tracking number and per address
 //   (LookupGuard). Personal data in texts shown publicly is redacted.
 // - Open311 GeoReport v2: services from active categories; POST needs an api_key (open311_clients, SHA-256 hashed);
-//   GET lists intake requests only (web and open311 channels), never contact data.
+//   GET lists intake requests only (web and open311 channels) in their public view (src/intake/public-view.ts):
+//   no description unless staff published it, no contact data, a coarse location.
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../infra/db';
 import { AppError, BadRequestError, NotFoundError } from '../infra/errors';
 import { normalizePhone, PHONE_RE } from '../http/schemas';
 import { STATUS_LABELS } from '../search/service';
+import { redactPersonalData } from '../infra/redact';
 import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
+import { DEFAULT_PUBLIC_LOCATION, publicRequest, type PublicLocationSettings } from './public-view';
 import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches, type LookupLimits } from './lookup';
 
 export const DESCRIPTION_MAX = 4000;
-const CLOSED = new Set(['resolved', 'callback', 'closed', 'merged']);
 const OPEN311_STATUSES: Record<'open' | 'closed', string[]> = {
   open: ['draft', 'dispatched', 'signed', 'in_progress', 'returned', 'extension_requested', 'reopened'],
   closed: ['resolved', 'callback', 'closed', 'merged'],
 };
-
-/** Masks phone-like digit runs (7+ digits): 13812345678 → 138****5678. */
-export function maskDigits(text: string): string {
-  return text.replace(/\d{7,}/g, (d) => (d.length >= 11 ? d.slice(0, 3) + '*'.repeat(d.length - 7) + d.slice(-4) : '*'.repeat(d.length - 4) + d.slice(-4)));
-}
 
 export class Open311Error extends AppError {
   constructor(statusCode: number, description: string) {
@@ -92,48 +89,6 @@ function cleanText(v: string | undefined, field: string, max: number, required: 
 
 const titleOf = (description: string) => description.replace(/\s+/g, ' ').slice(0, 40);
 
-export function toOpen311(r: RequestRow) {
-  const closed = CLOSED.has(r.status);
-  const notes =
-    r.status === 'merged' && r.merged_into_tracking_no
-      ? `已并入工单 ${r.merged_into_tracking_no} 一并办理`
-      : r.reply
-        ? maskDigits(r.reply)
-        : STATUS_LABELS[r.status] ?? r.status;
-  return {
-    service_request_id: r.tracking_no,
-    status: closed ? 'closed' : 'open',
-    status_notes: notes,
-    service_name: r.category_name,
-    service_code: r.category_code,
-    description: maskDigits(r.description),
-    agency_responsible: r.department_name,
-    service_notice: '',
-    requested_datetime: r.created_at.toISOString(),
-    updated_datetime: r.updated_at.toISOString(),
-    expected_datetime: r.resolve_deadline ? r.resolve_deadline.toISOString() : null,
-    address: r.address,
-    address_id: r.address_id,
-    zipcode: r.zipcode,
-    lat: r.lat,
-    long: r.long,
-    media_url: r.media_url,
-    extended_attributes: {
-      h114_status: r.status,
-      h114_status_label: STATUS_LABELS[r.status] ?? r.status,
-      channel: r.channel,
-      merged_into: r.merged_into_tracking_no,
-      history: r.history.map((h) => ({
-        at: new Date(h.at).toISOString(),
-        action: h.action,
-        status: h.to_status,
-        status_label: STATUS_LABELS[h.to_status] ?? h.to_status,
-      })),
-    },
-  };
-}
-
-export type Open311Request = ReturnType<typeof toOpen311>;
 
 function parseIsoDate(v: string, field: string): number {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
@@ -146,7 +101,9 @@ function parseIsoDate(v: string, field: string): number {
 
 const DAY = 86_400_000;
 
-export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits }) {
+export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits; publicLocation?: PublicLocationSettings }) {
+  const location = deps.publicLocation ?? DEFAULT_PUBLIC_LOCATION;
+  const toOpen311 = (r: RequestRow) => publicRequest(r, location);
   const repo = createIntakeRepo(deps.db);
   const guard = createLookupGuard(deps.db, deps.lookupLimits);
 
@@ -204,7 +161,7 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits 
       submittedAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
       resolvedAt: r.resolved_at ? r.resolved_at.toISOString() : null,
-      reply: r.reply ? maskDigits(r.reply) : null,
+      reply: r.reply ? redactPersonalData(r.reply) : null,
       mergedInto: r.merged_into_tracking_no,
       history: r.history.map((h) => ({ at: new Date(h.at).toISOString(), status: h.to_status, statusLabel: STATUS_LABELS[h.to_status] ?? h.to_status })),
     };
@@ -381,11 +338,17 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits 
     }));
   }
 
+  /** Staff publish (or withdraw) a request's description after review: who and when are kept on the case. */
+  async function setDescriptionPublic(caseId: number, userId: number, published: boolean) {
+    if (!(await repo.setDescriptionPublic(caseId, userId, published))) throw new NotFoundError('网上求助或 Open311 请求不存在', 'request_not_found');
+    return { caseId, descriptionPublic: published };
+  }
+
   async function revokeClient(id: number) {
     if (!(await repo.revokeClient(id))) throw new NotFoundError('Open311 客户端不存在', 'client_not_found');
   }
 
-  return { submitWeb, lookupWeb, categories, services, serviceDefinition, createOpen311, listOpen311, getOpen311, createClient, listClients, revokeClient };
+  return { submitWeb, lookupWeb, categories, services, serviceDefinition, createOpen311, listOpen311, getOpen311, setDescriptionPublic, createClient, listClients, revokeClient };
 }
 
 export type IntakeService = ReturnType<typeof createIntakeService>;

@@ -43,7 +43,7 @@ describe('public web intake', () => {
     const look = await t.inject({ method: 'GET', url: `/api/public/requests/${trackingNo}`, query: { phoneLast4: '5678' } });
     expect(look.statusCode).toBe(200);
     const body = look.json() as Record<string, unknown>;
-    expect(body).toMatchObject({ trackingNo, status: 'resolved', categoryName: '供暖', reply: '已上门维修，阀门已打开。回电138****5678' });
+    expect(body).toMatchObject({ trackingNo, status: 'resolved', categoryName: '供暖', reply: '已上门维修，阀门已打开。回电***5678' });
     const text = JSON.stringify(body);
     expect(text).not.toContain('张三');
     expect(text).not.toContain('13812345678');
@@ -134,7 +134,11 @@ describe('Open311 GeoReport v2', () => {
     expect(one.statusCode).toBe(200);
     const [r] = one.json() as Record<string, unknown>[];
     expect(Object.keys(r!).sort()).toEqual([...REQUEST_FIELDS].sort());
-    expect(r).toMatchObject({ service_request_id: requestId, status: 'open', service_code: 'help-manhole', service_name: '井盖', lat: 36.6512, long: 117.1201, address: '历下区泉城路100号' });
+    // the public view: street without the house number, coordinates moved to a grid centre (issue 11)
+    expect(r).toMatchObject({ service_request_id: requestId, status: 'open', service_code: 'help-manhole', service_name: '井盖', address: '历下区泉城路', description: null });
+    expect(Math.abs((r!.lat as number) - 36.6512)).toBeLessThan(0.005);
+    expect(Math.abs((r!.long as number) - 117.1201)).toBeLessThan(0.005);
+    expect(r!.lat).not.toBe(36.6512);
     expect((r!.extended_attributes as { h114_status: string; history: { status: string }[] }).h114_status).toBe('draft');
     expect((r!.extended_attributes as { history: { status: string }[] }).history.map((h) => h.status)).toEqual(['draft']);
     const text = JSON.stringify(r);
