@@ -10,6 +10,8 @@ import { createLogger, type Logger } from './infra/logger';
 import { migrate } from './infra/migrate';
 import { createBlockingRedis, createRedis, type Redis } from './infra/redis';
 import { Acd } from './agents/acd';
+import { createAgentRebuild } from './agents/rebuild';
+import { Rebuilder } from './infra/rebuild';
 import { ScreenPopHub } from './agents/hub';
 import { AgentRepo } from './agents/repo';
 import { AgentService } from './agents/service';
@@ -80,6 +82,8 @@ export interface App {
   calls: CallService | null;
   /** Supervision, recordings, missed calls, KPIs and metrics (issue 5). */
   supervision: Supervision;
+  /** Rebuilds Redis state from PostgreSQL when Redis becomes ready and periodically (issue 10). */
+  rebuilder: Rebuilder;
   /** Closes Fastify (stops accepting, drains requests), then telephony, then Redis, then PostgreSQL. */
   close(): Promise<void>;
 }
@@ -268,6 +272,26 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     }
     // --- end call control ---
 
+    // --- Redis is derived: re-create from PostgreSQL what it lost (start-up, reconnect, periodic sweep) ---
+    const rebuilder = new Rebuilder({
+      trigger: redis,
+      sweepMs: rz.rebuildSweepSec * 1000,
+      logger,
+      tasks: [
+        { name: 'work-orders', run: () => workOrders.rebuild() },
+        {
+          name: 'agents',
+          run: createAgentRebuild({
+            db, acd, hub, logger, maxAgeHours: rz.agentRestoreMaxAgeH,
+            endpointOf: (r) => agents.endpointOf(r),
+            presenceProbe: () => agents.presenceProbe,
+          }),
+        },
+      ],
+    });
+    rebuilder.start();
+    closers.push({ name: 'rebuilder', close: () => rebuilder.stop() });
+
     await fastify.ready();
 
     let closing: Promise<void> | null = null;
@@ -288,7 +312,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, supervision, close };
+    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, supervision, rebuilder, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

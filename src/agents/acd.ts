@@ -201,6 +201,18 @@ redis.call('ZADD', prefix .. 'idle', now, id)
 return 'ready'
 `;
 
+// Rebuild after Redis lost its data: re-create a signed-in agent's hash only when it is missing (a live hash is
+// always newer than anything PostgreSQL remembers). Returns 1 when restored.
+const LUA_RESTORE = `
+local prefix, id, now, st, reason = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local k = prefix .. 'agent:' .. id
+if redis.call('EXISTS', k) == 1 then return 0 end
+redis.call('HSET', k, 'ext', ARGV[6], 'endpoint', ARGV[7], 'skills', ARGV[8], 'state', st, 'reason', reason, 'since', now,
+  'call', '', 'missed', 0, 'wrapUntil', '', 'pendingPause', '', 'device', '', 'unreachableUntil', '')
+if st == 'ready' then redis.call('ZADD', prefix .. 'idle', now, id) end
+return 1
+`;
+
 const SHAS = new Map<string, string>();
 
 export class AgentStateError extends Error {
@@ -266,6 +278,12 @@ export class Acd {
     await m.exec();
     if (initial === 'ready') await this.announceAvailable();
     return initial;
+  }
+
+  /** Re-creates a signed-in agent missing from Redis (rebuild); false when Redis still has them. */
+  async restore(a: { agentId: number; extension: string; endpoint: string; skills: string[] }, state: 'ready' | 'paused', reason: string, now = Date.now()): Promise<boolean> {
+    const r = await this.run(LUA_RESTORE, this.p, a.agentId, now, state, reason, a.extension, a.endpoint, a.skills.join(','));
+    return r === 1;
   }
 
   async setState(agentId: number, want: 'ready' | 'paused' | 'offline', reason = '', now = Date.now()): Promise<AgentState> {

@@ -25,7 +25,7 @@ export type ScreenMessage =
     }
   | { type: 'call.connected'; callId: string; connectedAt: string }
   | { type: 'call.ended'; callId: string; endedAt: string; outcome: string; hangupBy: string | null; reason?: string }
-  | { type: 'agent.state'; state: string; reason: string | null; since: number }
+  | { type: 'agent.state'; state: string; reason: string | null; since: number; /** re-created from PostgreSQL after Redis lost it */ restored?: boolean }
   | {
       type: 'transfer.progress';
       callId: string;

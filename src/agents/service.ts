@@ -38,7 +38,7 @@ export class AgentService {
     return row;
   }
 
-  endpointOf(row: AgentRow): string {
+  endpointOf(row: Pick<AgentRow, 'endpoint' | 'extension'>): string {
     return agentEndpoint(this.endpointTemplate, row);
   }
 

@@ -28,6 +28,20 @@ interface OutboxRow {
   run_at: Date | null;
 }
 
+/** BullMQ options of an outbox job (the relay and the rebuild add jobs the same way). */
+export function jobOptions(m: { jobId: string; priority: number; runAt?: Date | null }, keepCompletedSec = 14 * 86_400, now = Date.now()) {
+  return {
+    jobId: m.jobId,
+    priority: m.priority,
+    delay: m.runAt ? Math.max(0, m.runAt.getTime() - now) : undefined,
+    // Timers retry when PostgreSQL is briefly down; transfer jobs are completed by hand and never fail.
+    attempts: 5,
+    backoff: { type: 'exponential' as const, delay: 5000 },
+    removeOnComplete: { age: keepCompletedSec },
+    removeOnFail: { age: keepCompletedSec * 2 },
+  };
+}
+
 export async function enqueue(db: Db, tx: pg.PoolClient, msgs: OutboxMessage[]): Promise<void> {
   if (!msgs.length) return;
   await db.query(
@@ -142,16 +156,7 @@ export class OutboxRelay {
     const now = Date.now();
     const keep = this.o.keepCompletedSec ?? 14 * 86_400;
     const adds = rows.map((r) =>
-      this.queue(r.queue).add(r.job_name, r.data, {
-        jobId: r.job_id,
-        priority: r.priority,
-        delay: r.run_at ? Math.max(0, r.run_at.getTime() - now) : undefined,
-        // Timers retry when PostgreSQL is briefly down; transfer jobs are completed by hand and never fail.
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: { age: keep },
-        removeOnFail: { age: keep * 2 },
-      }),
+      this.queue(r.queue).add(r.job_name, r.data, jobOptions({ jobId: r.job_id, priority: r.priority, runAt: r.run_at }, keep, now)),
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger';
 import { createBlockingRedis, createRedis, type Redis } from '../infra/redis';
 import type { FastifyTypeBox } from '../http/types';
 import { OutboxRelay } from './outbox';
+import { createCaseRebuild, type CaseRebuildStats } from './rebuild';
 import { createCasesService, type CasesService } from './service';
 import { caseRoutes } from './routes';
 import { bullPrefix, ClaimWorkers } from '../departments/queue';
@@ -26,6 +27,8 @@ export interface WorkOrders {
   claimWorkers: ClaimWorkers;
   /** BullMQ key prefix of this app (REDIS_PREFIX + ':bull'). */
   bullPrefix: string;
+  /** Re-creates missing transfer jobs and SLA timers from PostgreSQL (run by the app's Rebuilder). */
+  rebuild(): Promise<CaseRebuildStats>;
   close(): Promise<void>;
 }
 
@@ -102,7 +105,9 @@ export function createWorkOrders(o: {
       await Promise.all([quit(producer), quit(workerConn)]);
     })());
 
-  return { cases, departments, callbacks, sla, timers, relay, claimWorkers, bullPrefix: prefix, close };
+  const rebuild = createCaseRebuild({ db, relay, connection: producer, prefix, logger });
+
+  return { cases, departments, callbacks, sla, timers, relay, claimWorkers, bullPrefix: prefix, rebuild, close };
 }
 
 export function workOrderRoutes(fastify: FastifyTypeBox, w: WorkOrders): void {
