@@ -13,7 +13,7 @@ import type { Logger } from '../infra/logger';
 import { redisReady, type Redis } from '../infra/redis';
 import { jobOptions, type OutboxMessage, type OutboxRelay } from './outbox';
 import { QUEUED_STATUSES, OPEN_STATUSES } from './state';
-import { TRANSFER_JOB, transferJobId, transferQueueName, urgencyPriority, type TransferJobData } from '../departments/queue';
+import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import { SLA_QUEUE, timerJobId, type TimerData, type TimerKind } from '../sla/timers';
 
 interface OpenCase {
@@ -114,7 +114,7 @@ export function createCaseRebuild(deps: {
         if (QUEUED_STATUSES.includes(c.status as never)) {
           stats.waitingCases += 1;
           const data: TransferJobData = { caseId: c.id, dispatchNo: c.dispatch_no, trackingNo: c.tracking_no, urgency: c.urgency, departmentCode: c.department_code };
-          wanted.push({ queue: transferQueueName(c.department_code), jobName: TRANSFER_JOB, jobId: transferJobId(c.id, c.dispatch_no), data, priority: urgencyPriority(c.urgency) });
+          wanted.push({ queue: transferQueueName(c.department_code), jobName: TRANSFER_JOB, jobId: transferJobId(c.id, c.dispatch_no), data, priority: deadlinePriority(c.resolve_deadline) });
         }
         for (const t of wantedTimers(c)) {
           wanted.push({

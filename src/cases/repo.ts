@@ -168,12 +168,15 @@ export function createCasesRepo(db: Db) {
       );
     },
 
-    /** A person is waiting: a row locked by someone else fails at once (55P03 → 503 resource_busy), never queues. */
+    /**
+     * Waits at most DB_LOCK_TIMEOUT_MS for a row held elsewhere (then 55P03 → 503 resource_busy). Not NOWAIT: SLA
+     * timers and transitions hold case rows for milliseconds, and a person should not get 503 for that.
+     */
     async lock(caseId: number, tx: pg.PoolClient): Promise<LockedCase | null> {
       const { rows } = await db.query<LockedCase>(
         `select id, tracking_no, status, urgency, category_id, department_id, dispatch_no, deadline_version,
                 sla_started_at, resolve_deadline, contact_phone
-           from cases where id = $1 for update nowait`,
+           from cases where id = $1 for update`,
         [caseId],
         tx,
       );
@@ -213,7 +216,7 @@ export function createCasesRepo(db: Db) {
       const sets = cols.map((c, i) => `${c} = $${i + 10}`);
       const { rows } = await db.query<CaseRow & { old_status: string; old_department_id: number | null }>(
         `with c as (
-           select id, status, department_id, dispatch_no from cases where id = $1 for update nowait
+           select id, status, department_id, dispatch_no from cases where id = $1 for update
          ), u as (
            update cases s set ${['status = $2', ...sets, 'updated_at = now()'].join(', ')}
              from c
