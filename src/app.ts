@@ -37,6 +37,13 @@ import { registerOverloadShedding } from './http/overload';
 import type { FastifyTypeBox } from './http/types';
 import { createAuthService, type AuthService } from './auth/service';
 import { authRoutes } from './auth/routes';
+import { createSignIn, type SignInService } from './auth/signin';
+import { createTickets } from './auth/tickets';
+import { createRevocation } from './auth/revocation';
+import { createOidc } from './auth/oidc';
+import { sessionRoutes } from './auth/session-routes';
+import { registerSessions } from './http/session';
+import { createLiveAuth } from './http/live-auth';
 import { createCallersService, type CallersService } from './callers/service';
 import { callerRoutes } from './callers/routes';
 import { createNotesService } from './calls/notes-service';
@@ -67,6 +74,8 @@ export interface App {
   config: Config;
   /** Token authentication (e.g. the agent WebSocket: auth.authenticateToken(query.token)). */
   auth: AuthService;
+  /** Password sign-in, sessions, lockout, admin reset/disable (issue 12). */
+  signIn: SignInService;
   /** Screen-pop lookup: callers.lookupForScreenPop(number). */
   callers: CallersService;
   health: Health;
@@ -151,6 +160,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     trustProxy: typeof rz.trustProxy === 'number' ? ((_addr: string, hop: number) => hop < (rz.trustProxy as number)) : rz.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    trustProxy: config.auth.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -176,6 +186,20 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
 
     // --- HTTP routes (registered on the root instance; each module's routes.ts takes its service) ---
     registerAuth(fastify, auth); // sets request.user for every route registered below
+    // Password sign-in and cookie sessions (+ CSRF); disabling a user closes their live connections in every process.
+    const authSub = createBlockingRedis(config.redisUrl, logger);
+    closers.push({ name: 'redis-auth', close: () => closeRedis(authSub) });
+    const revocation = createRevocation({
+      pub: redis,
+      sub: authSub,
+      channel: `${config.redisPrefix}:auth:revoked`,
+      logger,
+      onRevoked: () => auth.clearCache(),
+    });
+    const signIn = createSignIn({ db, logger, config: config.auth, onRevoked: (userId) => revocation.revoke(userId) });
+    const tickets = createTickets(redis);
+    const liveAuth = createLiveAuth({ signIn, tickets, revocation });
+    await registerSessions(fastify, { config: config.auth, redis, signIn });
     healthRoutes(fastify, health);
     authRoutes(fastify, auth);
     referenceRoutes(fastify, reference);
@@ -191,6 +215,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     closers.push({ name: 'search-words', close: () => search.indexer.stop() });
     const intake = createIntakeService({ db, lookupLimits: loadLookupLimits(), publicLocation: loadPublicLocation() });
     searchRoutes(fastify, search);
+    sessionRoutes(fastify, {
+      signIn,
+      tickets,
+      signinPerMin: config.auth.signinPerMin,
+      oidc: config.auth.oidc ? createOidc({ config: config.auth.oidc, redis, logger }) : null,
+    });
     knowledgeRoutes(fastify, createKnowledgeService({ db }), DEFAULT_PUBLIC_LIMITS.read);
     intakeRoutes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
     open311Routes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
@@ -210,10 +240,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     closers.push({ name: 'screen-pop', close: () => hub.closeAll() });
     const agentRepo = new AgentRepo(db);
     const agents = new AgentService(agentRepo, acd, hub, config.calls.agentEndpointTemplate, logger);
-    agentRoutes(fastify, agents, hub, auth);
+    agentRoutes(fastify, agents, hub, liveAuth);
 
     // --- supervision board, listen/whisper/barge, recordings, missed calls, KPIs, /metrics (issue 5) ---
-    const supervision = createSupervision({ config, db, redis, logger, fastify, auth, agents, agentRepo, metrics });
+    const supervision = createSupervision({ config, db, redis, logger, fastify, auth: liveAuth, agents, agentRepo, metrics });
     closers.push({ name: 'supervision', close: () => supervision.close() });
 
     let calls: CallService | null = null;
@@ -312,7 +342,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       return closing;
     };
 
-    return { fastify, db, redis, logger, config, auth, callers, health, agents, acd, calls, workOrders, search, intake, supervision, rebuilder, close };
+    return { fastify, db, redis, logger, config, auth, signIn, callers, health, agents, acd, calls, workOrders, search, intake, supervision, rebuilder, close };
   } catch (err) {
     await fastify.close().catch(() => undefined);
     await closeRedis(redis);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseOpeningHours } from './calls/hours';
 
 // Environment → typed, frozen Config. Fails fast with one readable message listing every bad variable.
@@ -61,6 +62,8 @@ export interface Config {
   readonly migrateOnStart: boolean;
   /** Bounded waiting, overload shedding, trusted proxies, rebuilding Redis from PostgreSQL (issue 10). */
   readonly resilience: Resilience;
+  /** Password sign-in, sessions and optional OpenID Connect (issue 12). */
+  readonly auth: AuthConfig;
 }
 
 export interface Resilience {
@@ -86,6 +89,28 @@ export interface Resilience {
   readonly claimRetryWindowSec: number;
   /** Promised callbacks older than this are counted as late on the supervisor's summary. */
   readonly callbackPromiseMaxAgeMin: number;
+}
+
+export interface AuthConfig {
+  /** Signs the session cookie (>= 32 characters). Unset outside production: random per process start. */
+  readonly sessionSecret: string;
+  /** Absolute session lifetime from sign-in. */
+  readonly sessionTtlMin: number;
+  /** Consecutive wrong passwords before the account is locked; each further failure doubles the lock. */
+  readonly lockAfter: number;
+  readonly lockBaseSec: number;
+  readonly lockMaxSec: number;
+  /** Sign-in attempts per client IP per minute (all usernames together). */
+  readonly signinPerMin: number;
+  /** OpenID Connect sign-in (the city's unified identity platform): null = off. */
+  readonly oidc: {
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly redirectUri: string;
+    readonly usernameClaim: string;
+    readonly label: string;
+  } | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -258,9 +283,46 @@ export function loadConfig(env: Env = process.env): Config {
       claimRetryWindowSec: r.int('CLAIM_RETRY_WINDOW_SEC', 15, 0, 3600),
       callbackPromiseMaxAgeMin: r.int('CALLBACK_PROMISE_MAX_AGE_MIN', 24 * 60, 1, 30 * 24 * 60),
     },
+    auth: authConfig(r, env),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(cfg);
+}
+
+function authConfig(r: ConfigReader, env: Env): AuthConfig {
+  let sessionSecret = r.str('SESSION_SECRET', '');
+  if (sessionSecret && sessionSecret.length < 32) r.problems.push('SESSION_SECRET must be at least 32 characters');
+  if (!sessionSecret) {
+    if (env.NODE_ENV === 'production') r.problems.push('SESSION_SECRET must be set in production (at least 32 characters)');
+    sessionSecret = randomBytes(32).toString('base64url');
+  }
+  const issuer = r.str('OIDC_ISSUER', '');
+  let oidc: AuthConfig['oidc'] = null;
+  if (issuer) {
+    r.url('OIDC_ISSUER', issuer, ['https:', 'http:']);
+    const clientId = r.str('OIDC_CLIENT_ID', '');
+    const redirectUri = r.str('OIDC_REDIRECT_URI', '');
+    if (!clientId) r.problems.push('OIDC_CLIENT_ID must be set when OIDC_ISSUER is set');
+    if (!redirectUri) r.problems.push('OIDC_REDIRECT_URI must be set when OIDC_ISSUER is set (…/api/auth/oidc/callback)');
+    else r.url('OIDC_REDIRECT_URI', redirectUri, ['https:', 'http:']);
+    oidc = {
+      issuer,
+      clientId,
+      clientSecret: r.str('OIDC_CLIENT_SECRET', ''),
+      redirectUri,
+      usernameClaim: r.str('OIDC_USERNAME_CLAIM', 'preferred_username'),
+      label: r.str('OIDC_LABEL', '统一身份认证登录'),
+    };
+  }
+  return {
+    sessionSecret,
+    sessionTtlMin: r.int('SESSION_TTL_MIN', 720, 5, 10080),
+    lockAfter: r.int('SIGNIN_LOCK_AFTER', 5, 1, 100),
+    lockBaseSec: r.int('SIGNIN_LOCK_BASE_SEC', 60, 1, 86400),
+    lockMaxSec: r.int('SIGNIN_LOCK_MAX_SEC', 3600, 1, 604800),
+    signinPerMin: r.int('SIGNIN_RATE_PER_MIN', 30, 1, 100000),
+    oidc,
+  };
 }
 
 function deepFreeze<T>(o: T): T {

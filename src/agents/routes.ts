@@ -1,10 +1,10 @@
 // Agent seat routes: sign in/out, ready, pause, own state, the supervisors' board, and the console WebSocket
-// that receives the screen pop (token as ?token=, since browsers cannot set headers on a WebSocket).
+// that receives the screen pop (authenticated by the session cookie, a bearer header or a one-time ?ticket=).
 import { Type } from 'typebox';
 import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, ErrorSchema, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
-import type { AuthService } from '../auth/service';
+import type { LiveAuth } from '../http/live-auth';
 import type { ScreenPopHub } from './hub';
 import type { AgentService } from './service';
 
@@ -36,7 +36,7 @@ const AgentViewSchema = Type.Object({
 const SEAT_ROLES = ['agent', 'supervisor', 'admin'] as const;
 const errors = { ...AUTH_ERRORS, 404: ErrorSchema, 409: ErrorSchema };
 
-export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: ScreenPopHub, auth: AuthService): void {
+export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: ScreenPopHub, auth: LiveAuth): void {
   const seat = { onRequest: requireRoles(...SEAT_ROLES) };
 
   fastify.post(
@@ -120,18 +120,23 @@ export function agentRoutes(fastify: FastifyTypeBox, agents: AgentService, hub: 
       schema: {
         tags: ['agents'],
         summary: '坐席弹屏 WebSocket（call.offered / call.connected / call.ended / agent.state）',
-        querystring: Type.Object({ token: Type.String({ minLength: 8, maxLength: 200 }) }),
+        querystring: Type.Object(
+          { ticket: Type.Optional(Type.String({ minLength: 8, maxLength: 100, description: '一次性票据（POST /api/auth/ticket）' })) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (socket, req) => {
-      // Authenticate before anything is attached; a bad token closes with 4401 so the console can tell.
-      const user = await auth.authenticateToken(req.query.token).catch(() => null);
+      // Authenticate before anything is attached; no or a bad credential closes with 4401 so the console can tell.
+      const user = await auth.authenticate(req, req.query.ticket).catch(() => null);
       if (!user || user.agentId === null) {
         socket.close(4401, user ? 'not an agent' : 'unauthorized');
         return;
       }
       const agentId = user.agentId;
+      const untrack = auth.track(user.id, () => socket.close(4401, 'access revoked'));
       socket.on('close', () => {
+        untrack();
         hub.detach(agentId, socket).catch((err: unknown) => req.log.warn({ err }, 'screen pop detach failed'));
       });
       socket.on('message', (data) => {

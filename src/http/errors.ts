@@ -110,6 +110,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ['bad_request', '请求体不是合法的 JSON'],
   FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', '请求体过大'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', '请求长度(Content-Length)无效'],
+  FST_CSRF_MISSING_SECRET: ['csrf_invalid', '安全校验失败，请刷新页面后重试'],
+  FST_CSRF_INVALID_TOKEN: ['csrf_invalid', '安全校验失败，请刷新页面后重试'],
 };
 
 /** PostgreSQL errors a malformed request can still provoke past the schemas: answered 4xx, never 500. */

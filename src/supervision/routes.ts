@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, ErrorSchema, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
-import type { AuthService } from '../auth/service';
+import type { LiveAuth } from '../http/live-auth';
 import { ForbiddenError, UnauthorizedError } from '../infra/errors';
 import type { SupervisionService } from './service';
 
@@ -52,7 +52,7 @@ export const BoardSchema = Type.Object({
 
 const BOARD_ROLES = ['supervisor', 'admin'] as const;
 
-export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionService, auth: AuthService): void {
+export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionService, auth: LiveAuth): void {
   // Open board streams end when the server closes (they would otherwise hold shutdown until the client leaves).
   const streams = new Set<ServerResponse>();
   fastify.addHook('preClose', async () => {
@@ -79,15 +79,12 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
   fastify.get(
     '/api/supervision/board/stream',
     {
-      config: { access: { roles: BOARD_ROLES, note: 'own guard: bearer header or ?token=' } },
-      // EventSource cannot set headers: the token may come as ?token= (like the agent console WebSocket).
-      onRequest: async (req) => {
-        const q = req.query as { token?: unknown };
-        if (!req.user && typeof q.token === 'string' && q.token.length >= 8 && q.token.length <= 200) {
-          req.user = await auth.authenticateToken(q.token).catch(() => null);
-        }
-        if (!req.user) throw new UnauthorizedError();
-        if (!(BOARD_ROLES as readonly string[]).includes(req.user.role)) throw new ForbiddenError();
+      config: { access: { roles: BOARD_ROLES, note: 'own guard: session cookie, bearer header or one-time ?ticket=' } },
+      // EventSource sends the session cookie; clients with a bearer token set the header or use a one-time ticket.
+      preHandler: async (req) => {
+        const user = await auth.authenticate(req, req.query.ticket).catch(() => null);
+        if (!user) throw new UnauthorizedError();
+        if (!(BOARD_ROLES as readonly string[]).includes(user.role)) throw new ForbiddenError();
       },
       schema: {
         tags: ['supervision'],
@@ -95,7 +92,7 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
         security: BEARER,
         querystring: Type.Object(
           {
-            token: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: '浏览器 EventSource 无法设置请求头时使用' })),
+            ticket: Type.Optional(Type.String({ minLength: 8, maxLength: 100, description: '一次性票据（POST /api/auth/ticket），供无法设置请求头的客户端使用' })),
             intervalMs: Type.Integer({ minimum: 500, maximum: 60000, default: 2000, description: '推送间隔（毫秒）' }),
           },
           { additionalProperties: false },
@@ -130,7 +127,9 @@ export function supervisionRoutes(fastify: FastifyTypeBox, service: SupervisionS
       const timer = setInterval(() => void push(), req.query.intervalMs);
       streams.add(res);
       const socket = req.raw.socket;
+      const untrack = auth.track(currentUser(req).id, () => res.end());
       res.on('close', () => {
+        untrack();
         clearInterval(timer);
         streams.delete(res);
         // The client went away: do not keep a half-open socket (it would hold the server's shutdown).

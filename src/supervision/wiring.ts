@@ -6,7 +6,7 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
 import type { FastifyTypeBox } from '../http/types';
-import type { AuthService } from '../auth/service';
+import type { LiveAuth } from '../http/live-auth';
 import type { AgentService } from '../agents/service';
 import type { AgentRepo } from '../agents/repo';
 import type { Presence } from '../agents/presence';
@@ -60,7 +60,7 @@ export function createSupervision(o: {
   redis: Redis;
   logger: Logger;
   fastify: FastifyTypeBox;
-  auth: AuthService;
+  auth: LiveAuth;
   agents: AgentService;
   agentRepo: AgentRepo;
   metrics: Metrics;

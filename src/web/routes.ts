@@ -13,7 +13,7 @@ export function webRoot(): string {
   return candidates.find((p) => fs.existsSync(path.join(p, 'console', 'index.html'))) ?? candidates[0]!;
 }
 
-export const PAGES = ['console', 'department', 'admin', 'portal'] as const;
+export const PAGES = ['console', 'department', 'admin', 'portal', 'signin'] as const;
 
 const CSP = [
   "default-src 'self'",

@@ -12,6 +12,8 @@ export interface TestUser {
   agentId: number | null;
   token: string;
   headers: { authorization: string };
+  /** Password for the sign-in page (no forced change). */
+  password: string;
 }
 
 export interface TestApp {
@@ -79,7 +81,10 @@ export async function build(
       extension: withAgent ? String(7000 + seq) : undefined,
     });
     const issued = await app.auth.issueToken(user.id, { label: 'test' });
+    const password = `pw-${seq}-secret`;
+    await app.signIn.setInitialPassword(user.id, password);
     return {
+      password,
       id: user.id,
       username,
       role,

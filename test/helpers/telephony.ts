@@ -104,7 +104,8 @@ export async function startLab(
 }
 
 export async function openConsole(baseUrl: string, token: string): Promise<Console> {
-  const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/agents/ws?token=${encodeURIComponent(token)}`);
+  // A bearer-token client sets the header on the upgrade request (tokens never go into URLs).
+  const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/agents/ws`, { headers: { authorization: `Bearer ${token}` } });
   const messages: Record<string, unknown>[] = [];
   const waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
   let cursor = 0;

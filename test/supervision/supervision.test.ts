@@ -5,9 +5,9 @@ import { startLab, type CallLab } from '../helpers/telephony';
 import { build, type TestApp } from '../helpers/build';
 
 /** A Server-Sent Events client over node:http (closing it really closes the socket). */
-function sseGet(url: string): Promise<{ status: number; contentType: string; nextEvent(name: string): Promise<string>; close(): void }> {
+function sseGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; contentType: string; nextEvent(name: string): Promise<string>; close(): void }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => {
+    const req = http.get(url, { headers }, (res) => {
       let buf = '';
       const waiters: (() => void)[] = [];
       res.setEncoding('utf8');
@@ -188,15 +188,18 @@ describe('supervision with the simulator', () => {
     await sim.setAriDown(false);
   });
 
-  it('streams the board as Server-Sent Events to a supervisor (token in the query)', async () => {
+  it('streams the board as Server-Sent Events to a supervisor (bearer header; tokens never in the URL)', async () => {
     lab = await startLab({ env: { CALL_SURVEY: 'false' } });
     const { t, baseUrl } = lab;
     const supervisor = await t.createUser('supervisor');
     const agent = await t.createUser('agent');
-    const forbidden = await sseGet(`${baseUrl}/api/supervision/board/stream?token=${encodeURIComponent(agent.token)}`);
+    const forbidden = await sseGet(`${baseUrl}/api/supervision/board/stream`, agent.headers);
     expect(forbidden.status).toBe(403);
     forbidden.close();
-    const stream = await sseGet(`${baseUrl}/api/supervision/board/stream?intervalMs=500&token=${encodeURIComponent(supervisor.token)}`);
+    const inUrl = await sseGet(`${baseUrl}/api/supervision/board/stream?intervalMs=500&token=${encodeURIComponent(supervisor.token)}`);
+    expect(inUrl.status).toBe(400);
+    inUrl.close();
+    const stream = await sseGet(`${baseUrl}/api/supervision/board/stream?intervalMs=500`, supervisor.headers);
     try {
       expect(stream.status).toBe(200);
       expect(stream.contentType).toMatch(/^text\/event-stream/);

@@ -45,12 +45,18 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** Signs in on a page by pasting the token into its sign-in form. */
-export async function signInWithToken(page: Page, url: string, token: string): Promise<void> {
+/**
+ * Opens a staff page, which sends the browser to the shared sign-in page; signs in with the password and waits
+ * until the page is back and signed in (its sign-out button shows).
+ */
+export async function signInAs(page: Page, url: string, user: { username: string; password: string }): Promise<void> {
   await page.goto(url);
-  await page.locator('#token').fill(token);
-  await page.locator('#signin button[type=submit]').click();
-  await page.locator('#signin').waitFor({ state: 'hidden' });
+  await page.waitForURL(/\/signin\/\?next=/);
+  await page.locator('#username').fill(user.username);
+  await page.locator('#password').fill(user.password);
+  await page.locator('#btn-signin').click();
+  await page.waitForURL(url);
+  await page.locator('#btn-signout').waitFor();
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { startLab, type CallLab } from '../helpers/telephony';
 import type { TestUser } from '../helpers/build';
-import { describeBrowser, launch, openPage, screenshot, signInWithToken } from './browser';
+import { describeBrowser, launch, openPage, screenshot, signInAs } from './browser';
 
 const CALLER = '13812345678';
 
@@ -72,18 +72,20 @@ describeBrowser('web pages end to end', () => {
     await lab?.close();
   });
 
-  it('signs in on the console with a pasted token and goes ready', async () => {
+  it('signs in on the console with a password and goes ready', async () => {
     consolePage = await openPage(browser, errors);
-    await signInWithToken(consolePage, `${lab.baseUrl}/console/`, agent.token);
+    await signInAs(consolePage, `${lab.baseUrl}/console/`, agent);
     await consolePage.locator('#workspace').waitFor();
     await consolePage.waitForFunction(() => (window as unknown as { __h114: { wsOpen: boolean } }).__h114.wsOpen);
     await consolePage.locator('#btn-login').click();
     await consolePage.locator('#agent-state[data-state=ready]').waitFor();
     expect(await consolePage.locator('#agent-state').textContent()).toBe('就绪');
     expect((await lab.t.app.acd.get(agent.agentId!)).state).toBe('ready');
-    // The token lives in sessionStorage of this tab only.
-    expect(await consolePage.evaluate(() => sessionStorage.getItem('h114.token.console'))).toBe(agent.token);
-    expect(await consolePage.evaluate(() => localStorage.length)).toBe(0);
+    // The session is an HTTP-only, SameSite=Strict cookie: nothing a script on the page could read or store.
+    const cookies = await consolePage.context().cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['h114_sid', true, 'Strict']]);
+    expect(await consolePage.evaluate(() => document.cookie)).toBe('');
+    expect(await consolePage.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
   });
 
   it('pops the caller card within one second of the dial, then shows the call connected with a timer', async () => {
@@ -176,7 +178,7 @@ describeBrowser('web pages end to end', () => {
 
   it('shows the dispatched case in the department inbox; staff sign it, see its history, resolve it with a reply', async () => {
     const page = await openPage(browser, errors);
-    await signInWithToken(page, `${lab.baseUrl}/department/`, staff.token);
+    await signInAs(page, `${lab.baseUrl}/department/`, staff);
     await page.locator('#workspace').waitFor();
     expect(await page.locator('#dept-name').textContent()).toContain('区住建局');
     // The relay moves the dispatch into the department's queue: wait for it to count as waiting.
@@ -230,7 +232,7 @@ describeBrowser('web pages end to end', () => {
     expect(dispatched.statusCode).toBe(200);
 
     const inbox = await openPage(browser, errors);
-    await signInWithToken(inbox, `${lab.baseUrl}/department/`, staff.token);
+    await signInAs(inbox, `${lab.baseUrl}/department/`, staff);
     await lab.waitFor(async () => {
       await inbox.locator('#btn-refresh').click();
       return (await inbox.locator('.count[data-key=waiting] .n').textContent()) === '1';
@@ -279,7 +281,7 @@ describeBrowser('web pages end to end', () => {
     expect(ext.statusCode).toBe(200);
 
     const page = await openPage(browser, errors);
-    await signInWithToken(page, `${lab.baseUrl}/admin/`, supervisor.token);
+    await signInAs(page, `${lab.baseUrl}/admin/`, supervisor);
     await page.locator(`#agents tr[data-agent="${agent.agentId}"]`).waitFor();
     expect(await page.locator(`#agents tr[data-agent="${agent.agentId}"]`).textContent()).toContain('李话务');
     expect(await page.locator('#live-summary').textContent()).toContain('排队 0 人');

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { startLab, type CallLab } from '../helpers/telephony';
 import type { TestUser } from '../helpers/build';
-import { describeBrowser, launch, openPage, screenshot, signInWithToken } from './browser';
+import { describeBrowser, launch, openPage, screenshot, signInAs } from './browser';
 
 const local = (hm: string, day = '2026-03-02') => new Date(`${day}T${hm}:00+08:00`);
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
@@ -99,7 +99,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     expect(r.totals).toMatchObject({ offered: 8, answered: 5, abandoned: 2, failed: 1, answeredWithinSl: 3, answerRate: 0.625, serviceLevel: 0.375, abandonRate: 0.25 });
 
     adminPage = await openPage(browser, errors);
-    await signInWithToken(adminPage, `${lab.baseUrl}/admin/`, supervisor.token);
+    await signInAs(adminPage, `${lab.baseUrl}/admin/`, supervisor);
     await adminPage.locator('#kpi-tiles').waitFor(); // the default range (last 7 days) is drawn at once
     await adminPage.locator('#kpi-from').fill('2026-03-02');
     await adminPage.locator('#kpi-to').fill('2026-03-02');
@@ -151,7 +151,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
 
   it('live board: 监听 sends the AMI Originate running ChanSpy; a refused spy shows its Chinese message', async () => {
     consolePage = await openPage(browser, errors);
-    await signInWithToken(consolePage, `${lab.baseUrl}/console/`, agent.token);
+    await signInAs(consolePage, `${lab.baseUrl}/console/`, agent);
     await consolePage.waitForFunction(() => (window as unknown as { __h114: { wsOpen: boolean } }).__h114.wsOpen);
     await consolePage.locator('#btn-login').click();
     await consolePage.locator('#agent-state[data-state=ready]').waitFor();
@@ -184,7 +184,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     // A supervisor without an extension: the route refuses, the page says why in Chinese.
     const noSeat = await lab.t.createUser('supervisor');
     const other = await openPage(browser, errors);
-    await signInWithToken(other, `${lab.baseUrl}/admin/`, noSeat.token);
+    await signInAs(other, `${lab.baseUrl}/admin/`, noSeat);
     await other.locator(`#agents tr[data-agent="${agent.agentId}"] button[data-spy=barge]`).click();
     await other.locator('#message.notice-error').waitFor();
     expect(await other.locator('#message').textContent()).toBe('强插失败：当前主管账号没有绑定分机，无法监听、耳语或强插');

@@ -4,13 +4,12 @@
 // overdue cases and department notices (督办), and the KPI dashboard (plain SVG charts built with DOM calls) with
 // its CSV exports. The board comes over Server-Sent Events; listen / whisper / barge call the spy route.
 import {
-  $, el, svg, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDate, fmtDuration, fmtClock, fmtPct, fields, historyList, markedText, qs,
+  $, el, svg, fill, apiClient, signIn, notifier, fmtDateTime, fmtDate, fmtDuration, fmtClock, fmtPct, fields, historyList, markedText, qs,
 } from '../assets/common.js';
 import { dispatchQueue } from './dispatch.js';
 import { label, CASE_STATUS, AGENT_STATE, CALL_OUTCOME, CALL_STATE, CHANNEL, URGENCY, SATISFACTION, NOTICE_KIND, PRESENCE as PRESENCE_LABELS } from '../assets/labels.js';
 
-const store = tokenStore('admin');
-const api = apiClient(() => store.get());
+const api = apiClient();
 const say = notifier($('#message'));
 /** @param {unknown} err */
 const errText = (err) => (err instanceof Error ? err.message : String(err));
@@ -274,8 +273,8 @@ function startBoard() {
     fill($('#agents'), el('tr', {}, el('td', { colspan: 7, class: 'muted' }, '坐席监控仅限班长和管理员')));
     return;
   }
-  const token = store.get() ?? '';
-  const es = new EventSource(`/api/supervision/board/stream${qs({ intervalMs: 1000, token })}`);
+  // The session cookie authenticates the stream (no token in the URL).
+  const es = new EventSource(`/api/supervision/board/stream${qs({ intervalMs: 1000 })}`);
   es.addEventListener('board', (ev) => {
     try {
       showBoard(JSON.parse(/** @type {MessageEvent} */ (ev).data));
@@ -763,19 +762,11 @@ async function loadNotices() {
 
 async function main() {
   me = await signIn({
-    page: 'admin',
-    store,
-    form: /** @type {HTMLFormElement} */ ($('#signin')),
-    message: $('#message'),
     allow: (u) => (['supervisor', 'admin', 'dispatcher'].includes(u.role) ? null : '该页面仅限班长、管理员和派单员使用'),
   });
   fill($('#who'), `${me.displayName}（${me.username}）`);
   $('#btn-signout').hidden = false;
   $('#workspace').hidden = false;
-  $('#btn-signout').addEventListener('click', () => {
-    store.clear();
-    location.reload();
-  });
   $('#search-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     search.q = /** @type {HTMLInputElement} */ ($('#search-q')).value.trim();

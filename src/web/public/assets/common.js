@@ -1,6 +1,7 @@
 // @ts-check
-// Shared helpers for every page: DOM building (text only, never innerHTML with data), the token kept in
-// sessionStorage, the JSON API client, formatting, and the safe rendering of search snippets (<mark> only).
+// Shared helpers for every page: DOM building (text only, never innerHTML with data), the JSON API client (the
+// session cookie and CSRF token come from session.js), formatting, and the safe rendering of search snippets.
+import { requireSession, sessionHeaders, toSignIn } from './session.js';
 
 /**
  * @param {string} sel
@@ -91,20 +92,6 @@ export function markedText(html) {
   return out;
 }
 
-/**
- * The page's token (pasted by the user), kept for this browser tab only.
- * @param {string} page
- */
-export function tokenStore(page) {
-  const key = `h114.token.${page}`;
-  return {
-    get: () => sessionStorage.getItem(key),
-    /** @param {string} t */
-    set: (t) => sessionStorage.setItem(key, t),
-    clear: () => sessionStorage.removeItem(key),
-  };
-}
-
 export class ApiError extends Error {
   /**
    * @param {number} status
@@ -119,10 +106,15 @@ export class ApiError extends Error {
 }
 
 /**
- * A JSON client for the service's API. Errors carry the API's stable code and its Chinese message.
- * @param {() => string | null} token
+ * A JSON client for the service's API, signed in by the session cookie. Errors carry the API's stable code and
+ * its Chinese message; a 401 (session ended: signed out elsewhere, disabled, expired) goes to the sign-in page.
+ * @param {{ public?: boolean }} [opts]  public pages (the resident portal) stay where they are on a 401
  */
-export function apiClient(token) {
+export function apiClient(opts = {}) {
+  /** @param {number} status */
+  const unauthorized = (status) => {
+    if (status === 401 && !opts.public) toSignIn();
+  };
   /**
    * @param {string} method
    * @param {string} path
@@ -131,13 +123,11 @@ export function apiClient(token) {
    */
   async function request(method, path, body) {
     /** @type {Record<string, string>} */
-    const headers = { accept: 'application/json' };
-    const t = token();
-    if (t) headers.authorization = `Bearer ${t}`;
+    const headers = { accept: 'application/json', ...sessionHeaders(method) };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
     try {
-      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
       throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
     }
@@ -151,28 +141,26 @@ export function apiClient(token) {
       data = null;
     }
     if (!res.ok) {
+      unauthorized(res.status);
       const msg = data && typeof data.message === 'string' ? data.message : `请求失败（${res.status}）`;
       throw new ApiError(res.status, data && typeof data.error === 'string' ? data.error : 'http_error', msg);
     }
     return data;
   }
   /**
-   * Fetches a file (CSV, recording) with the token and hands it to the browser as a download.
+   * Fetches a file (CSV, recording) in the session and hands it to the browser as a download.
    * @param {string} path
    * @param {string} filename
    */
   async function download(path, filename) {
-    /** @type {Record<string, string>} */
-    const headers = {};
-    const t = token();
-    if (t) headers.authorization = `Bearer ${t}`;
     let res;
     try {
-      res = await fetch(path, { headers });
+      res = await fetch(path, { credentials: 'same-origin' });
     } catch {
       throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试');
     }
     if (!res.ok) {
+      unauthorized(res.status);
       /** @type {any} */
       let data = null;
       try {
@@ -327,52 +315,12 @@ export function notifier(node) {
 }
 
 /**
- * Sign-in by pasting a token: checks it with /api/me and the page's role test, then stores it.
- * Resolves with the user once signed in (immediately if a stored token is still valid).
- * @param {{ page: string, store: ReturnType<typeof tokenStore>, form: HTMLFormElement, message: HTMLElement,
- *           allow: (me: any) => string | null }} o  allow returns an error text when this user may not use the page
+ * Resolves with the signed-in user once this page may be used (see session.js: not signed in → sign-in page).
+ * @param {{ allow: (me: any) => string | null }} o  allow returns an error text when this user may not use the page
  * @returns {Promise<any>}
  */
-export async function signIn(o) {
-  const api = apiClient(() => o.store.get());
-  const show = notifier(o.message);
-  if (o.store.get()) {
-    try {
-      const me = await api.get('/api/me');
-      const refused = o.allow(me);
-      if (!refused) return me;
-      show(refused, 'error');
-    } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) show('登录已失效，请重新粘贴令牌', 'error');
-      else show(err instanceof Error ? err.message : String(err), 'error');
-    }
-    o.store.clear();
-  }
-  o.form.hidden = false;
-  return new Promise((resolve) => {
-    o.form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const input = /** @type {HTMLInputElement} */ (o.form.elements.namedItem('token'));
-      const token = input.value.trim().replace(/^Bearer\s+/i, '');
-      if (!token) return show('请粘贴令牌', 'error');
-      o.store.set(token);
-      try {
-        const me = await api.get('/api/me');
-        const refused = o.allow(me);
-        if (refused) {
-          o.store.clear();
-          return show(refused, 'error');
-        }
-        input.value = '';
-        o.form.hidden = true;
-        show('');
-        resolve(me);
-      } catch (err) {
-        o.store.clear();
-        show(err instanceof ApiError && err.status === 401 ? '令牌无效或已被吊销' : err instanceof Error ? err.message : String(err), 'error');
-      }
-    });
-  });
+export function signIn(o) {
+  return requireSession(o.allow);
 }
 
 /**

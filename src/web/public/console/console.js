@@ -5,15 +5,14 @@
 // server, the caller record created or corrected from the pop, call notes, knowledge search, case creation (with
 // the tracking number and lookup code to read to the caller), the case callback list and the missed-call list.
 import {
-  $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fillCategorySelect,
+  $, el, fill, apiClient, signIn, notifier, fmtDateTime, fmtDuration, fmtClock, fillCategorySelect,
   markedText, qs, ApiError,
 } from '../assets/common.js';
 import {
   label, AGENT_STATE, PAUSE_REASON, CASE_STATUS, CALL_OUTCOME, TRANSFER_FAIL, MISSED_REASON, CALLBACK_ATTEMPT,
 } from '../assets/labels.js';
 
-const store = tokenStore('console');
-const api = apiClient(() => store.get());
+const api = apiClient();
 const say = notifier($('#message'));
 
 /**
@@ -423,9 +422,8 @@ let socket = null;
 let pinger;
 
 function connect() {
-  const token = store.get();
-  if (!token) return;
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/agents/ws?token=${encodeURIComponent(token)}`;
+  // The session cookie authenticates the socket (no token in the URL).
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/agents/ws`;
   const ws = new WebSocket(url);
   socket = ws;
   ws.addEventListener('open', () => {
@@ -470,7 +468,6 @@ function connect() {
     if (socket !== ws) return;
     socket = null;
     if (ev.code === 4401) {
-      store.clear();
       say('登录已失效，请重新登录', 'error');
       setTimeout(() => location.reload(), 1500);
       return;
@@ -895,10 +892,6 @@ function errText(err) {
 
 async function main() {
   const me = await signIn({
-    page: 'console',
-    store,
-    form: /** @type {HTMLFormElement} */ ($('#signin')),
-    message: $('#message'),
     allow: (u) => (u.agentId === null ? '该账号没有坐席分机，不能使用坐席工作台' : null),
   });
   fill($('#who'), `${me.displayName}（${me.username}）`);
@@ -917,10 +910,6 @@ async function main() {
   $('#btn-ready').addEventListener('click', () => seat('ready'));
   $('#btn-pause').addEventListener('click', () => seat('pause', { reason: /** @type {HTMLSelectElement} */ ($('#pause-reason')).value }));
   $('#btn-logout').addEventListener('click', () => seat('logout'));
-  $('#btn-signout').addEventListener('click', () => {
-    store.clear();
-    location.reload();
-  });
   $('#btn-wrapup-done').addEventListener('click', wrapUpDone);
   $('#btn-hangup').addEventListener('click', async () => {
     if (!call) return;

@@ -3,11 +3,10 @@
 // countdowns; a pending extension shown as pending, not as the deadline), claim next (签收下一件 — the server hands
 // out the ticket due first), ticket detail with history, progress, resolve with a reply (办结), return with a
 // reason (退单), request an extension (申请延期), notices linking to their ticket. Rows are reachable by keyboard.
-import { $, el, fill, apiClient, tokenStore, signIn, notifier, fmtDateTime, fmtCountdown, fields, historyList, qs, ApiError } from '../assets/common.js';
+import { $, el, fill, apiClient, signIn, notifier, fmtDateTime, fmtCountdown, fields, historyList, qs, ApiError } from '../assets/common.js';
 import { label, CASE_STATUS, NOTICE_KIND, URGENCY } from '../assets/labels.js';
 
-const store = tokenStore('department');
-const api = apiClient(() => store.get());
+const api = apiClient();
 const say = notifier($('#message'));
 
 /** @type {{ code: string, name: string }} */
@@ -274,10 +273,6 @@ async function claimNext() {
 
 async function main() {
   const me = await signIn({
-    page: 'department',
-    store,
-    form: /** @type {HTMLFormElement} */ ($('#signin')),
-    message: $('#message'),
     allow: (u) => (u.role === 'department_staff' && u.departmentId ? null : '该账号不是部门工作人员，不能使用部门工单办理页面'),
   });
   const departments = await api.get('/api/departments');
@@ -288,10 +283,6 @@ async function main() {
   fill($('#who'), `${me.displayName}（${me.username}）`);
   $('#btn-signout').hidden = false;
   $('#workspace').hidden = false;
-  $('#btn-signout').addEventListener('click', () => {
-    store.clear();
-    location.reload();
-  });
   $('#btn-claim').addEventListener('click', claimNext);
   $('#btn-refresh').addEventListener('click', refresh);
   $('#only-mine').addEventListener('change', () => void loadTickets().catch((err) => say(errText(err), 'error')));

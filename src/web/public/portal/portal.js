@@ -3,7 +3,7 @@
 // digits of the phone, read published service guides.
 import { $, el, fill, apiClient, notifier, fmtDateTime, fields, qs } from '../assets/common.js';
 
-const api = apiClient(() => null);
+const api = apiClient({ public: true });
 const say = notifier($('#message'));
 /** @param {unknown} err */
 const errText = (err) => (err instanceof Error ? err.message : String(err));
