@@ -160,7 +160,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     trustProxy: typeof rz.trustProxy === 'number' ? ((_addr: string, hop: number) => hop < (rz.trustProxy as number)) : rz.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    trustProxy: config.auth.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startLab, type CallLab } from '../helpers/telephony';
 import type { TestUser } from '../helpers/build';
-import { describeBrowser, launch, screenshot, signInWithToken } from './browser';
+import { describeBrowser, launch, screenshot, signInAs } from './browser';
 
 const CALLER = '13811112222';
 
@@ -86,7 +86,7 @@ describeBrowser('agent console for the floor (1366×768)', () => {
   });
 
   it('signs in; the 未签入 badge is dark text on a light background; 签入 makes the seat ready', async () => {
-    await signInWithToken(page, `${lab.baseUrl}/console/`, agent.token);
+    await signInAs(page, `${lab.baseUrl}/console/`, agent);
     await page.waitForFunction(() => (window as unknown as { __h114: { wsOpen: boolean } }).__h114.wsOpen);
     const contrast = await page.locator('#agent-state').evaluate((e) => {
       const rgb = (s: string) => (s.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
