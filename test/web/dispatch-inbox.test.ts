@@ -6,7 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { build, type TestApp, type TestUser } from '../helpers/build';
 import { flushOutbox } from '../cases/helpers';
-import { describeBrowser, launch, openPage, rawCodesOnPage, screenshot, signInWithToken } from './browser';
+import { describeBrowser, launch, openPage, rawCodesOnPage, screenshot, signInAs } from './browser';
 
 describeBrowser('dispatcher queue (待派单) and inbox by urgency', () => {
   let t: TestApp;
@@ -82,7 +82,7 @@ describeBrowser('dispatcher queue (待派单) and inbox by urgency', () => {
     expect((await t.inject({ method: 'GET', url: '/api/dispatch/queue', headers: staff.headers })).statusCode).toBe(403);
 
     const page = await openPage(browser, errors);
-    await signInWithToken(page, `${baseUrl}/admin/`, dispatcher.token);
+    await signInAs(page, `${baseUrl}/admin/`, dispatcher);
     await page.locator('#queue-list .queue-item').first().waitFor();
     const order = await page.locator('#queue-list .queue-item').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.case)));
     expect(order).toEqual([ids.urgent, ids.heat, ids.noise]);
@@ -117,7 +117,7 @@ describeBrowser('dispatcher queue (待派单) and inbox by urgency', () => {
     const ext = (await t.app.db.query<{ resolve_deadline: Date; extension_until: Date }>(`select resolve_deadline, extension_until from cases where id = $1`, [ids.extended])).rows[0]!;
 
     const page = await openPage(browser, errors);
-    await signInWithToken(page, `${baseUrl}/department/`, staff.token);
+    await signInAs(page, `${baseUrl}/department/`, staff);
     await page.locator('#tickets tr[data-id]').first().waitFor();
     // The leak's notices (签收超时, 黄牌, 红牌, 督办) come from SLA timers: wait until they are there.
     await waitFor(async () => {
