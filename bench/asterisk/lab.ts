@@ -52,7 +52,10 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; user?
 export function renderAsteriskConfig(o: LabOptions): string {
   const etc = path.join(o.dir, 'etc');
   const lib = path.join(o.dir, 'var', 'lib');
-  for (const d of [etc, lib, path.join(o.dir, 'spool'), path.join(o.dir, 'run'), path.join(o.dir, 'log'), path.join(o.dir, 'cache')]) mkdirSync(d, { recursive: true });
+  // spool/recording and spool/monitor: where ARI bridge recordings and MixMonitor write (the image has them).
+  for (const d of [etc, lib, path.join(o.dir, 'spool', 'recording'), path.join(o.dir, 'spool', 'monitor'), path.join(o.dir, 'run'), path.join(o.dir, 'log'), path.join(o.dir, 'cache')]) {
+    mkdirSync(d, { recursive: true });
+  }
   // The install's data files (XML documentation, which Stasis needs to start; rest-api; keys…), next to our sounds.
   const installed = path.join(o.asteriskPrefix, 'var', 'lib', 'asterisk');
   for (const e of existsSync(installed) ? readdirSync(installed) : []) {
@@ -148,7 +151,6 @@ export function renderAsteriskConfig(o: LabOptions): string {
         'autofill = yes',
         'ringinuse = no',
         'timeout = 20',
-        'retry = 0',
         'wrapuptime = 0',
         'joinempty = yes',
         'leavewhenempty = no',

@@ -6,7 +6,9 @@
 // Environment: ASTERISK_PREFIX (required: an Asterisk 22 install with sbin/asterisk and lib/asterisk/modules),
 // SERVICE_DIR (a checkout with node_modules and a built dist/, default this one — build it first), LAB_DIR (default
 // a new temp dir), PHASES (default single,open20,burst,open200), SCALE (multiplies the number of calls, default 1),
-// HOLD_MS (how long a caller stays after the answer in the 20-agent phases, default 1000), ASTERISK_CONFIG_DIR (the
+// HOLD_MS (how long a caller stays after the answer in the 20-agent phases, default 1000), GAP_MS (a sipp slot stays
+// taken this long after its caller hung up, so the next caller does not race the freeing agent; default 300),
+// ASTERISK_CONFIG_DIR (the
 // asterisk-config/ to render, default this checkout's).
 // Needs sipp, tcpdump and tshark (apt-get install sip-tester tcpdump tshark), root (tcpdump, the lab PostgreSQL
 // runs as user postgres).
@@ -43,7 +45,10 @@ const SERVICE_DIR = path.resolve(env.SERVICE_DIR ?? ROOT);
 const PHASES = (env.PHASES ?? 'single,open20,burst,open200').split(',').map((s) => s.trim());
 const SCALE = Number(env.SCALE ?? 1);
 const HOLD_MS = Number(env.HOLD_MS ?? 1000);
+const GAP_MS = Number(env.GAP_MS ?? 300);
 const AGENTS = 200;
+const IDLE_SEC = 10;
+let idleServiceMsPerSec = NaN;
 const SCENARIOS = path.join(__dirname, 'sipp');
 
 type Variant = 'service' | 'queue';
@@ -57,6 +62,7 @@ interface Block {
   sippExit: number | null;
   startedAt: number;
   endedAt: number;
+  cpuWindowSec: number; // the CPU figures cover the block and the settling after it
 }
 
 interface Lab {
@@ -232,7 +238,7 @@ function labPids(lab: Lab): Record<string, number[]> {
 let nextBlockId = 10;
 
 /** One sipp run of callers; CPU of every lab process around it. */
-async function block(lab: Lab, phase: string, variant: Variant, o: { calls: number; limit: number; rate: number; ratePeriodMs: number; holdMs: number; queue: number }): Promise<Block> {
+async function block(lab: Lab, phase: string, variant: Variant, o: { calls: number; limit: number; rate: number; ratePeriodMs: number; holdMs: number; gapMs: number; queue: number }): Promise<Block> {
   const id = nextBlockId++;
   const pids = labPids(lab);
   const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSnapshot(v)]));
@@ -259,6 +265,9 @@ async function block(lab: Lab, phase: string, variant: Variant, o: { calls: numb
       '-set',
       'hold_ms',
       String(o.holdMs),
+      '-set',
+      'gap_ms',
+      String(o.gapMs),
       '-m',
       String(o.calls),
       '-l',
@@ -282,7 +291,7 @@ async function block(lab: Lab, phase: string, variant: Variant, o: { calls: numb
   await new Promise((r) => setTimeout(r, 1500));
   const after = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSnapshot(k === 'postgres' ? processTree(lab.pg.pid()) : v)]));
   const cpu = Object.fromEntries(Object.keys(pids).map((k) => [k, cpuDelta(before[k]!, after[k]!)]));
-  const b: Block = { id, phase, variant, calls: o.calls, cpu, sippExit, startedAt, endedAt };
+  const b: Block = { id, phase, variant, calls: o.calls, cpu, sippExit, startedAt, endedAt, cpuWindowSec: (nowMs() - startedAt) / 1000 };
   console.log(
     `  block ${id} ${phase} ${variant}: ${o.calls} calls in ${((endedAt - startedAt) / 1000).toFixed(1)} s, sipp exit ${sippExit}; CPU ms asterisk ${cpu.asterisk!.toFixed(0)} service ${cpu.service!.toFixed(0)} postgres ${cpu.postgres!.toFixed(0)} redis ${cpu.redis!.toFixed(0)}`,
   );
@@ -360,6 +369,7 @@ interface PhaseResult {
   popsMissing: number;
   popsAfterConnected: number;
   seconds: number;
+  cpuWindowSec: number;
 }
 
 function summarise(lab: Lab, blocks: Block[]): PhaseResult[] {
@@ -367,10 +377,11 @@ function summarise(lab: Lab, blocks: Block[]): PhaseResult[] {
   const results = new Map<string, PhaseResult>();
   for (const b of blocks) {
     const key = `${b.phase}|${b.variant}`;
-    const r = results.get(key) ?? { phase: b.phase, variant: b.variant, calls: 0, setUp: [], missing: 0, answeredBeforeRing: 0, cpu: {}, pops: [], popsMissing: 0, popsAfterConnected: 0, seconds: 0 };
+    const r = results.get(key) ?? { phase: b.phase, variant: b.variant, calls: 0, setUp: [], missing: 0, answeredBeforeRing: 0, cpu: {}, pops: [], popsMissing: 0, popsAfterConnected: 0, seconds: 0, cpuWindowSec: 0 };
     results.set(key, r);
     r.calls += b.calls;
     r.seconds += (b.endedAt - b.startedAt) / 1000;
+    r.cpuWindowSec += b.cpuWindowSec;
     for (const [k, v] of Object.entries(b.cpu)) r.cpu[k] = (r.cpu[k] ?? 0) + v;
     const prefix = `139${b.id}`;
     for (const [num, tin] of cap.callerIn) {
@@ -428,6 +439,11 @@ function report(results: PhaseResult[]): void {
       );
     }
   }
+  console.log('\nservice CPU while Asterisk runs Queue() calls it does not handle, vs idle (ms per second of wall time)');
+  for (const phase of PHASES) {
+    const q = by(phase, 'queue');
+    if (q) console.log(`  ${phase}: ${f1((q.cpu.service ?? 0) / q.cpuWindowSec)} ms/s during Queue() blocks (${f1((q.cpu.service ?? 0) / q.calls)} ms per call), idle ${f1(idleServiceMsPerSec)} ms/s`);
+  }
   console.log('\nscreen pop: caller INVITE at Asterisk → call.offered on the agent console (hotline114 blocks), ms');
   console.log('| phase | pops | p50 / p95 / p99 | missing | after call.connected |');
   console.log('|---|---|---|---|---|');
@@ -445,6 +461,13 @@ async function main(): Promise<void> {
   const n = (x: number) => Math.max(1, Math.round(x * SCALE));
   try {
     await signIn(lab, 20);
+    // The service's own background work (timers, queue workers, keep-alives) with no call at all: the floor under
+    // "the service's CPU while Asterisk runs calls it does not handle" (the Queue() blocks).
+    const idlePids = [lab.service.child.pid!];
+    const idleBefore = cpuSnapshot(idlePids);
+    await new Promise((r) => setTimeout(r, IDLE_SEC * 1000));
+    idleServiceMsPerSec = cpuDelta(idleBefore, cpuSnapshot(idlePids)) / IDLE_SEC;
+    console.log(`service idle (no calls, ${IDLE_SEC} s): ${idleServiceMsPerSec.toFixed(1)} CPU ms per second`);
     // Interleaved blocks: service, queue, service, queue… so drift on the machine hits both alike.
     const alternate = async (phase: string, rounds: number, o: Parameters<typeof block>[3]) => {
       console.log(`phase ${phase}: ${rounds} rounds of ${o.calls} calls per variant`);
@@ -452,13 +475,13 @@ async function main(): Promise<void> {
         for (const v of (i % 2 ? ['queue', 'service'] : ['service', 'queue']) as Variant[]) blocks.push(await block(lab, phase, v, o));
       }
     };
-    if (PHASES.includes('single')) await alternate('single', 4, { calls: n(10), limit: 1, rate: 1000, ratePeriodMs: 1000, holdMs: 300, queue: 20 });
-    if (PHASES.includes('open20')) await alternate('open20', 3, { calls: n(100), limit: 20, rate: 1000, ratePeriodMs: 1000, holdMs: HOLD_MS, queue: 20 });
+    if (PHASES.includes('single')) await alternate('single', 4, { calls: n(10), limit: 1, rate: 1000, ratePeriodMs: 1000, holdMs: 300, gapMs: GAP_MS, queue: 20 });
+    if (PHASES.includes('open20')) await alternate('open20', 3, { calls: n(100), limit: 20, rate: 1000, ratePeriodMs: 1000, holdMs: HOLD_MS, gapMs: GAP_MS, queue: 20 });
     // 20 callers within ~100 ms, all 20 agents free: one sipp run per burst.
-    if (PHASES.includes('burst')) await alternate('burst', 5, { calls: 20, limit: 20, rate: 200, ratePeriodMs: 1000, holdMs: HOLD_MS, queue: 20 });
+    if (PHASES.includes('burst')) await alternate('burst', 5, { calls: 20, limit: 20, rate: 200, ratePeriodMs: 1000, holdMs: HOLD_MS, gapMs: 0, queue: 20 });
     if (PHASES.includes('open200')) {
       await signIn(lab, AGENTS);
-      await alternate('open200', 2, { calls: n(300), limit: 200, rate: 100, ratePeriodMs: 1000, holdMs: 2000, queue: AGENTS });
+      await alternate('open200', 2, { calls: n(300), limit: 200, rate: 100, ratePeriodMs: 1000, holdMs: 2000, gapMs: GAP_MS, queue: AGENTS });
     }
     // Every console message that is coming has come: the last block ended seconds ago.
     report(summarise(lab, blocks));
