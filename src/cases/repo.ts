@@ -114,6 +114,8 @@ export interface CaseFilter {
   overdueOnly?: boolean;
   /** Most pressing first: overdue (to sign or to resolve) first, then by resolve deadline. */
   byDeadline?: boolean;
+  /** Cases signed by this user and not yet worked on (status signed) come first. */
+  pinSignedBy?: number;
   limit: number;
   offset: number;
 }
@@ -277,9 +279,9 @@ export function createCasesRepo(db: Db) {
             and (not $4 or (s.status in ('dispatched', 'reopened', 'signed', 'in_progress', 'extension_requested')
                             and (s.resolve_deadline < now()
                                  or (s.status in ('dispatched', 'reopened') and s.sign_deadline < now()))))
-          order by ${f.overdueOnly ? 's.resolve_deadline, s.id' : f.byDeadline ? BY_DEADLINE : 's.updated_at desc, s.id desc'}
+          order by ${f.pinSignedBy !== undefined ? `(s.status = 'signed' and s.signed_by = $7) desc, ` : ''}${f.overdueOnly ? 's.resolve_deadline, s.id' : f.byDeadline ? BY_DEADLINE : 's.updated_at desc, s.id desc'}
           limit $5 offset $6`,
-        [f.statuses ?? null, f.departmentId ?? null, f.signedBy ?? null, f.overdueOnly ?? false, f.limit, f.offset],
+        [f.statuses ?? null, f.departmentId ?? null, f.signedBy ?? null, f.overdueOnly ?? false, f.limit, f.offset, ...(f.pinSignedBy !== undefined ? [f.pinSignedBy] : [])],
       );
       return rows;
     },

@@ -66,6 +66,7 @@ export function createWorkOrders(o: {
     cases,
     workers: claimWorkers,
     logger,
+    claimRetryWindowSec: config.resilience.claimRetryWindowSec,
     queueDepth: async (queue) => {
       if (producer.status !== 'ready') return null;
       const counts = await relay.queueFor(queue).getJobCounts('wait', 'prioritized');

@@ -27,6 +27,28 @@ const OPEN = `('dispatched', 'reopened', 'signed', 'in_progress', 'extension_req
 
 export function createDepartmentsRepo(db: Db) {
   return {
+    /** The case a claim with this Idempotency-Key signed for this user (any status: same key, same answer). */
+    async claimedWithKey(userId: number, key: string): Promise<number | null> {
+      const { rows } = await db.query<{ case_id: number }>(`select case_id from ticket_claims where user_id = $1 and idem_key = $2`, [userId, key]);
+      return rows[0]?.case_id ?? null;
+    },
+
+    /** The ticket this user claimed within the window and has not worked on yet (still 签收, not progressed). */
+    async recentUntouchedClaim(userId: number, departmentId: number, windowSec: number): Promise<number | null> {
+      const { rows } = await db.query<{ case_id: number }>(
+        `select t.case_id from ticket_claims t join cases s on s.id = t.case_id
+          where t.user_id = $1 and t.created_at > now() - make_interval(secs => $3::float8)
+            and s.status = 'signed' and s.signed_by = $1 and s.department_id = $2
+          order by t.id desc limit 1`,
+        [userId, departmentId, windowSec],
+      );
+      return rows[0]?.case_id ?? null;
+    },
+
+    async recordClaim(userId: number, key: string | null, caseId: number): Promise<void> {
+      await db.query(`insert into ticket_claims (user_id, idem_key, case_id) values ($1, $2, $3) on conflict do nothing`, [userId, key, caseId]);
+    },
+
     async department(code: string): Promise<{ id: number; code: string; name: string; active: boolean } | null> {
       const { rows } = await db.query<{ id: number; code: string; name: string; active: boolean }>(
         { name: 'dept_by_code', text: `select id, code, name, active from departments where code = $1` },

@@ -68,13 +68,19 @@ export function departmentRoutes(fastify: FastifyTypeBox, departments: Departmen
         summary: '签收下一张工单（办结期限最早的优先，已超期的最先；队列为空时 404 queue_empty）',
         security: BEARER,
         params: Code,
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(
+            Type.String({ minLength: 1, maxLength: 200, description: '重试同一请求时带同一个值：返回已签收的那张工单，不会再签收一张' }),
+          ),
+        }),
         response: { 200: CaseSchema, ...AUTH_ERRORS, 404: ErrorSchema, 503: ErrorSchema },
       },
     },
-    async (request) => {
-      const signed = await departments.claim(currentUser(request), request.params.code);
-      if (!signed) throw new NotFoundError('当前没有待签收的工单', 'queue_empty');
-      return signed;
+    async (request, reply) => {
+      const r = await departments.claim(currentUser(request), request.params.code, { idempotencyKey: request.headers['idempotency-key'] });
+      if (!r) throw new NotFoundError('当前没有待签收的工单', 'queue_empty');
+      if (r.replayed) void reply.header('idempotent-replayed', 'true');
+      return r.ticket;
     },
   );
 

@@ -57,6 +57,8 @@ export function createDepartmentsService(deps: {
   /** Waiting-job count of a queue (null when Redis is unreachable). */
   queueDepth: (queue: string) => Promise<number | null>;
   logger: Logger;
+  /** Without an Idempotency-Key, a claim this soon after the last one returns that ticket while it is untouched. */
+  claimRetryWindowSec: number;
 }) {
   const repo = createDepartmentsRepo(deps.db);
 
@@ -100,13 +102,52 @@ export function createDepartmentsService(deps: {
     };
   }
 
+  // A user's claims run one at a time in this process, so a retry racing its original sees the original's result.
+  const claiming = new Map<number, Promise<unknown>>();
+
+  /** The ticket a retried claim already signed (same Idempotency-Key, or none and still untouched in the window). */
+  async function previousClaim(user: AuthUser, departmentId: number, key: string | null): Promise<CaseDto | null> {
+    const caseId = key
+      ? await repo.claimedWithKey(user.id, key)
+      : deps.claimRetryWindowSec > 0
+        ? await repo.recentUntouchedClaim(user.id, departmentId, deps.claimRetryWindowSec)
+        : null;
+    if (caseId === null) return null;
+    const row = await deps.cases.repo.find(caseId);
+    return row && row.department_id === departmentId ? toCaseDto(row) : null;
+  }
+
   /**
    * 签收 the next ticket: fetch the next job without blocking, record the signature in PostgreSQL, complete the
    * job. A job whose case was recalled, returned, signed directly or re-dispatched meanwhile is completed and
    * skipped. null = the queue is empty. If the signature fails the job goes back to the queue.
+   * Idempotent: a claim whose answer was lost and is sent again (same Idempotency-Key; or without a key, by the
+   * same person within CLAIM_RETRY_WINDOW_SEC while that ticket is still untouched) gets the ticket already signed.
    */
-  async function claim(user: AuthUser, code: string): Promise<CaseDto | null> {
+  async function claim(user: AuthUser, code: string, opts: { idempotencyKey?: string } = {}): Promise<{ ticket: CaseDto; replayed: boolean } | null> {
     const d = await department(user, code, true);
+    const key = opts.idempotencyKey ?? null;
+    const before = claiming.get(user.id) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(async () => {
+      const previous = await previousClaim(user, d.id, key);
+      if (previous) return { ticket: previous, replayed: true };
+      const ticket = await claimNext(user, d);
+      if (!ticket) return null;
+      await repo.recordClaim(user.id, key, ticket.id).catch((err: unknown) => {
+        // Signed already; only a later retry of this claim would sign a second ticket.
+        deps.logger.warn({ err, caseId: ticket.id }, 'claim not recorded for retries');
+      });
+      return { ticket, replayed: false };
+    });
+    claiming.set(user.id, run);
+    try {
+      return await run;
+    } finally {
+      if (claiming.get(user.id) === run) claiming.delete(user.id);
+    }
+  }
+
+  async function claimNext(user: AuthUser, d: { id: number; code: string }): Promise<CaseDto | null> {
     if (!deps.workers.ready) throw new ServiceUnavailableError('工单队列暂时不可用，请稍后再试', 'queue_unavailable');
     const worker = deps.workers.get(d.code);
     for (let i = 0; i < MAX_SKIPS; i++) {
@@ -152,6 +193,8 @@ export function createDepartmentsService(deps: {
       departmentId: d.id,
       signedBy: input.mine ? user.id : undefined,
       byDeadline: true,
+      // "Signed to me, not yet worked" first: a claim whose answer was lost shows up at the top.
+      pinSignedBy: user.id,
       limit: input.limit,
       offset: input.offset,
     });

@@ -13,7 +13,8 @@ let other: { id: number; code: string };
 let catHeating: number;
 
 beforeAll(async () => {
-  t = await build();
+  // Claims here are separate 签收下一件 clicks: no retry window (its own test: test/resilience/claim-retry.test.ts).
+  t = await build({ env: { CLAIM_RETRY_WINDOW_SEC: '0' } });
   agent = await t.createUser('agent', { displayName: '刘晓燕' });
   dispatcher = await t.createUser('dispatcher', { displayName: '派单员王芳' });
   supervisor = await t.createUser('supervisor');

@@ -38,7 +38,11 @@ async function dispatchCases(code: string, n: number, urgency: 'normal' | 'urgen
   return ids;
 }
 
-const claim = (u: TestUser, code: string) => t.inject({ method: 'POST', url: `/api/departments/${code}/tickets/claim`, headers: u.headers });
+// Each call is a new 签收下一件 (its own Idempotency-Key): without one, a repeat within the retry window would return
+// the ticket just signed (test/resilience/claim-retry.test.ts).
+let claimSeq = 0;
+const claim = (u: TestUser, code: string) =>
+  t.inject({ method: 'POST', url: `/api/departments/${code}/tickets/claim`, headers: { ...u.headers, 'idempotency-key': `c-${(claimSeq += 1)}` } });
 
 it('staff claiming at once get different tickets; every ticket is signed once', async () => {
   const d = await newDept();
