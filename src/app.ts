@@ -30,6 +30,7 @@ import { AmiClient } from './telephony/ami';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { registerAuth } from './http/auth';
 import { registerRouteAccess } from './http/access';
+import { onClientError, onFrameworkError, registerInputGuard } from './http/input-guard';
 import { createHealth, healthRoutes, type Health } from './http/health';
 import { registerRequestLogging, registerSecurityHeaders } from './http/hooks';
 import { registerOpenApi } from './http/openapi';
@@ -160,6 +161,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     trustProxy: typeof rz.trustProxy === 'number' ? ((_addr: string, hop: number) => hop < (rz.trustProxy as number)) : rz.trustProxy,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    frameworkErrors: onFrameworkError, // router refusals (bad URL, 414) in Chinese, without echoing the URL
+    clientErrorHandler: onClientError, // 431 / 400 / 408 from Node's HTTP parser, in Chinese
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -168,6 +171,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     await registerOverloadShedding(fastify, rz);
     fastify.setNotFoundHandler(notFoundHandler);
     registerRouteAccess(fastify); // before any route: collects who may call each one
+    registerInputGuard(fastify); // NUL / invalid UTF-8 → 400 before any route runs
     await registerOpenApi(fastify);
     await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
     registerSecurityHeaders(fastify);

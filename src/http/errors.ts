@@ -10,7 +10,7 @@ export interface ErrorBody {
   details?: unknown;
 }
 
-interface AjvLikeError {
+export interface AjvLikeError {
   keyword: string;
   instancePath: string;
   params: Record<string, unknown>;
@@ -103,6 +103,34 @@ export function describeValidationError(context: string | undefined, e: AjvLikeE
   }
 }
 
+/**
+ * One sentence per problem: the branch errors of a union (anyOf/oneOf) are folded into a single sentence for that
+ * field listing every allowed value, instead of one sentence per branch.
+ */
+export function validationProblems(context: string | undefined, errors: AjvLikeError[]): { error: AjvLikeError; message: string }[] {
+  const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  const under = (e: AjvLikeError, u: AjvLikeError) => e.instancePath.startsWith(`${u.instancePath}/`);
+  // Branch errors sit at or below their union's path; of nested unions at one path the outer one comes last.
+  const inUnion = (e: AjvLikeError) =>
+    unions.includes(e)
+      ? unions.some((u) => u !== e && (under(e, u) || (u.instancePath === e.instancePath && errors.indexOf(u) > errors.indexOf(e))))
+      : unions.some((u) => e.instancePath === u.instancePath || under(e, u));
+  const out: { error: AjvLikeError; message: string }[] = [];
+  for (const e of errors) {
+    if (inUnion(e)) continue;
+    if (unions.includes(e)) {
+      const allowed = errors
+        .filter((b) => b.instancePath === e.instancePath && (b.keyword === 'const' || b.keyword === 'enum'))
+        .flatMap((b) => (Array.isArray(b.params.allowedValues) ? b.params.allowedValues : [b.params.allowedValue]));
+      const folded = allowed.length ? { ...e, keyword: 'enum', params: { allowedValues: [...new Set(allowed.map(String))] } } : e;
+      out.push({ error: e, message: describeValidationError(context, folded) });
+      continue;
+    }
+    out.push({ error: e, message: describeValidationError(context, e) });
+  }
+  return out;
+}
+
 // Fastify's own client errors (bad JSON, wrong content type, body too large …) in Chinese.
 const FASTIFY_CLIENT_ERRORS: Record<string, [string, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', '不支持的内容类型，请使用 application/json'],
@@ -132,16 +160,15 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   err = unavailable ?? err;
   const fe = err as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation)) {
-    const errors = fe.validation as unknown as AjvLikeError[];
-    const messages = errors.map((e) => describeValidationError(fe.validationContext, e));
+    const problems = validationProblems(fe.validationContext, fe.validation as unknown as AjvLikeError[]);
     return reply.code(400).send({
       error: 'validation_failed',
-      message: `请求参数错误：${[...new Set(messages)].join('；')}`,
-      details: errors.map((e, i) => ({
+      message: `请求参数错误：${[...new Set(problems.map((p) => p.message))].join('；')}`,
+      details: problems.map(({ error: e, message }) => ({
         in: fe.validationContext,
         field: fieldName(fe.validationContext, e),
         rule: e.keyword,
-        message: messages[i],
+        message,
       })),
     } satisfies ErrorBody);
   }

@@ -6,8 +6,9 @@
 // GET answers the public view only (src/intake/public-view.ts): PUBLIC_NOTE below says what is and is not published.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { describeValidationError } from '../http/errors';
+import { validationProblems, type AjvLikeError } from '../http/errors';
 import { declarePublicScope } from '../http/access';
+import { decodeUtf8Strict, InvalidCharactersError } from '../http/input-guard';
 import { Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
 import { asUnavailable } from '../infra/unavailable';
@@ -98,7 +99,7 @@ function errorBody(err: unknown, request: FastifyRequest): { status: number; bod
   err = asUnavailable(err) ?? err; // database/Redis down or too slow: 503, as on every route
   const fe = err as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation)) {
-    const msgs = (fe.validation as unknown as Parameters<typeof describeValidationError>[1][]).map((e) => describeValidationError(fe.validationContext, e));
+    const msgs = validationProblems(fe.validationContext, fe.validation as unknown as AjvLikeError[]).map((p) => p.message);
     return { status: 400, body: [...new Set(msgs)].map((m) => ({ code: 400, description: m })) };
   }
   if (err instanceof AppError) return { status: err.statusCode, body: [{ code: err.statusCode, description: err.message }] };
@@ -112,10 +113,20 @@ export function open311Routes(fastify: FastifyTypeBox, intake: IntakeService, li
   void fastify.register(
     async (f: FastifyTypeBox) => {
       declarePublicScope(f, 'Open311 GeoReport v2 (reads: public view only; POST needs an api_key)');
-      f.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-        const params: Record<string, string> = {};
-        for (const [k, v] of new URLSearchParams(body as string)) params[k] = v;
-        done(null, params);
+      f.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, body, done) => {
+        // Strict: URLSearchParams would turn invalid UTF-8 into U+FFFD silently; NUL is refused by the input guard.
+        try {
+          const params: Record<string, string> = {};
+          for (const pair of decodeUtf8Strict(body as Buffer).split('&')) {
+            if (!pair) continue;
+            const eq = pair.indexOf('=');
+            const [k, v] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+            params[decodeURIComponent(k.replace(/\+/g, ' '))] = decodeURIComponent(v.replace(/\+/g, ' '));
+          }
+          done(null, params);
+        } catch {
+          done(new InvalidCharactersError(), undefined);
+        }
       });
       f.setErrorHandler((err, request, reply) => {
         const { status, body } = errorBody(err, request);
