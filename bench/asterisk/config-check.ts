@@ -3,6 +3,7 @@
 // start, the music-on-hold classes and the AMI user's rights. Exit code 1 on any ERROR line.
 //
 //   ASTERISK_PREFIX=/opt/asterisk-22 npm run check:asterisk-config
+//   KEEP_RUNNING=1 …   keeps that Asterisk up and prints the variables for test/real-asterisk
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,15 @@ async function main(): Promise<void> {
     console.log(rx('manager show user hotline114').trim());
     console.log(rx('ari show users').trim());
     process.exitCode = errors.length ? 1 : 0;
+    if (process.env.KEEP_RUNNING) {
+      // For test/real-asterisk against this very configuration.
+      console.log(
+        `\nAsterisk keeps running until Ctrl-C; in another shell:\n` +
+          `ASTERISK_ARI_URL=http://127.0.0.1:${ports.http} ASTERISK_AMI_PORT=${ports.ami} ASTERISK_SIP=127.0.0.1:${ports.sip} ` +
+          `ASTERISK_ARI_PASSWORD=check-ari ASTERISK_AMI_SECRET=check-ami npx jest test/real-asterisk`,
+      );
+      await new Promise((r) => process.once('SIGINT', r));
+    }
   } finally {
     await stop(asterisk);
   }

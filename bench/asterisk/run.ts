@@ -8,6 +8,7 @@
 // a new temp dir), PHASES (default single,open20,burst,open200), SCALE (multiplies the number of calls, default 1),
 // HOLD_MS (how long a caller stays after the answer in the 20-agent phases, default 1000), GAP_MS (a sipp slot stays
 // taken this long after its caller hung up, so the next caller does not race the freeing agent; default 300),
+// VARIANTS (default service,queue; queue alone shows what the service spends on calls it does not handle),
 // ASTERISK_CONFIG_DIR (the
 // asterisk-config/ to render, default this checkout's).
 // Needs sipp, tcpdump and tshark (apt-get install sip-tester tcpdump tshark), root (tcpdump, the lab PostgreSQL
@@ -17,7 +18,8 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { openConsole } from '../console';
 import {
   AGENT_IP,
   ASTERISK_IP,
@@ -46,6 +48,7 @@ const PHASES = (env.PHASES ?? 'single,open20,burst,open200').split(',').map((s) 
 const SCALE = Number(env.SCALE ?? 1);
 const HOLD_MS = Number(env.HOLD_MS ?? 1000);
 const GAP_MS = Number(env.GAP_MS ?? 300);
+const VARIANTS = (env.VARIANTS ?? 'service,queue').split(',').map((s) => s.trim()) as Variant[];
 const AGENTS = 200;
 const IDLE_SEC = 10;
 let idleServiceMsPerSec = NaN;
@@ -159,6 +162,7 @@ async function setUp(): Promise<Lab> {
       AMI_PORT: String(ports.ami),
       AMI_SECRET: secrets.ami,
       METRICS_TOKEN: randomBytes(12).toString('hex'),
+      SESSION_SECRET: randomBytes(32).toString('hex'),
       AGENT_ENDPOINT_TEMPLATE: 'PJSIP/agent{extension}',
       CALL_WRAPUP_SEC: '0',
     },
@@ -200,7 +204,7 @@ async function setUp(): Promise<Lab> {
 
   const lab: Lab = { dir, ports, asterisk, service, redis, pg, agentSipp, tcpdump, pcap: path.join(dir, 'sip.pcap'), base, tokens, sockets: [], offered: new Map(), connected: new Map(), loggedIn: 0 };
   for (const token of tokens) {
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/agents/ws?token=${token}`);
+    const ws = await openConsole(base, token);
     ws.on('message', (data) => {
       const at = nowMs();
       const m = JSON.parse(data.toString()) as { type: string; callerNumber?: string };
@@ -208,7 +212,6 @@ async function setUp(): Promise<Lab> {
       if (m.type === 'call.offered' && !lab.offered.has(m.callerNumber)) lab.offered.set(m.callerNumber, at);
       if (m.type === 'call.connected' && !lab.connected.has(m.callerNumber)) lab.connected.set(m.callerNumber, at);
     });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     lab.sockets.push(ws);
   }
   return lab;
@@ -472,7 +475,7 @@ async function main(): Promise<void> {
     const alternate = async (phase: string, rounds: number, o: Parameters<typeof block>[3]) => {
       console.log(`phase ${phase}: ${rounds} rounds of ${o.calls} calls per variant`);
       for (let i = 0; i < rounds; i++) {
-        for (const v of (i % 2 ? ['queue', 'service'] : ['service', 'queue']) as Variant[]) blocks.push(await block(lab, phase, v, o));
+        for (const v of (i % 2 ? ['queue', 'service'] : ['service', 'queue']) as Variant[]) if (VARIANTS.includes(v)) blocks.push(await block(lab, phase, v, o));
       }
     };
     if (PHASES.includes('single')) await alternate('single', 4, { calls: n(10), limit: 1, rate: 1000, ratePeriodMs: 1000, holdMs: 300, gapMs: GAP_MS, queue: 20 });

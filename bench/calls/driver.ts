@@ -3,7 +3,8 @@
 // one console WebSocket per agent, and counts every screen pop: it waits for all of them (or POP_WAIT_MS after the
 // last call) before it reports to run.ts over IPC.
 import net from 'node:net';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { openConsole } from '../console';
 
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -33,7 +34,7 @@ async function run(o: Start): Promise<DriverReport> {
   let duplicatePops = 0;
   const sockets: WebSocket[] = [];
   for (const token of o.tokens) {
-    const ws = new WebSocket(`${o.base.replace('http', 'ws')}/api/agents/ws?token=${token}`);
+    const ws = await openConsole(o.base, token);
     ws.on('message', (data) => {
       const at = nowMs();
       const m = JSON.parse(data.toString()) as { type: string; callerNumber?: string };
@@ -43,7 +44,6 @@ async function run(o: Start): Promise<DriverReport> {
         else popAt.set(m.callerNumber, at);
       } else if (m.type === 'call.connected' && !connectedAt.has(m.callerNumber)) connectedAt.set(m.callerNumber, at);
     });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     sockets.push(ws);
     const res = await fetch(`${o.base}/api/agents/me/login`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
     if (res.status !== 200) throw new Error(`agent sign-in answered ${res.status}`);

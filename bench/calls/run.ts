@@ -13,6 +13,7 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createTestSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../test/helpers/db';
 import { createAuthService } from '../../src/auth/service';
 import { createLogger } from '../../src/infra/logger';
@@ -70,9 +71,11 @@ async function main(): Promise<void> {
     tokens.push((await auth.issueToken(user.id, { label: 'bench' })).token);
   }
 
+  // Production mode refuses the documented default secrets: the simulator gets fresh ones.
+  const secrets = { ari: randomBytes(12).toString('hex'), ami: randomBytes(12).toString('hex') };
   const simulator = fork(path.join(__dirname, 'simulator.ts'), [], {
     execArgv: TS,
-    env: { ...process.env, AGENTS: String(AGENTS), FIRST_EXTENSION: String(FIRST_EXTENSION), ANSWER_MS: String(ANSWER_MS) },
+    env: { ...process.env, SIM_ARI_PASSWORD: secrets.ari, SIM_AMI_SECRET: secrets.ami, AGENTS: String(AGENTS), FIRST_EXTENSION: String(FIRST_EXTENSION), ANSWER_MS: String(ANSWER_MS) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let service: ChildProcess | null = null;
@@ -95,7 +98,11 @@ async function main(): Promise<void> {
         REDIS_URL: TEST_REDIS_URL,
         REDIS_PREFIX: uniqueName('h114bench'),
         ARI_URL: sim.ariUrl,
+        ARI_PASSWORD: secrets.ari,
         AMI_PORT: String(sim.amiPort),
+        AMI_SECRET: secrets.ami,
+        SESSION_SECRET: randomBytes(32).toString('hex'),
+        METRICS_TOKEN: randomBytes(12).toString('hex'),
         AGENT_ENDPOINT_TEMPLATE: 'PJSIP/agent{extension}',
         CALL_WRAPUP_SEC: '0',
         CALL_ANNOUNCE_EVERY_SEC: '0',
@@ -117,10 +124,11 @@ async function main(): Promise<void> {
     // The driver signs its agents in first; CPU is counted from here on, so that sign-in is in the service's figure.
     const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
     let peakRss = rssMb(pids.service);
-    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pids.service))), 200);
+    const rssTimer = setInterval(() => {
+      if (service?.exitCode === null) peakRss = Math.max(peakRss, rssMb(pids.service));
+    }, 200);
     driver.send({ start: { controlPort: sim.controlPort, base, tokens, calls: CALLS, concurrency: CONCURRENCY, popWaitMs: POP_WAIT_MS } });
-    const report = await message<DriverReport>(driver, 'report');
-    clearInterval(rssTimer);
+    const report = await message<DriverReport>(driver, 'report').finally(() => clearInterval(rssTimer));
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid) - before[k]!]));
 
     const pops = [...report.pops].sort((a, b) => a - b);

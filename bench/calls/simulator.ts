@@ -13,7 +13,7 @@ const ANSWER_MS = Number(process.env.ANSWER_MS ?? 50);
 const nowMs = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
+  const sim = await AsteriskSimulator.start({ defaultSoundMs: 100, ariPassword: process.env.SIM_ARI_PASSWORD, amiSecret: process.env.SIM_AMI_SECRET });
   for (let i = 0; i < AGENTS; i++) sim.addEndpoint(`agent${FIRST_EXTENSION + i}`, { context: 'from-agents', behavior: { answerAfterMs: ANSWER_MS } });
   sim.addEndpoint('benchcaller', { context: 'from-callers' });
 
