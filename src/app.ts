@@ -65,6 +65,7 @@ import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-li
 import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
 import { webRoutes } from './web/routes';
 import { dispatchRoutes } from './dispatch/routes';
+import { loadSmsGateway } from './notify/sms';
 import { createDispatchService } from './dispatch/service';
 
 export interface App {
@@ -184,7 +185,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const notes = createNotesService({ db });
     const reference = createReferenceService({ db });
     const health = createHealth({ db: healthDb, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
-    const workOrders = createWorkOrders({ config, db, logger }); // outbox relay + SLA timer worker start here
+    const workOrders = createWorkOrders({ config, db, logger, sms: loadSmsGateway() }); // outbox relay + SLA timer worker start here
     closers.push({ name: 'work-orders', close: () => workOrders.close() });
 
     // --- HTTP routes (registered on the root instance; each module's routes.ts takes its service) ---

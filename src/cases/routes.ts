@@ -102,7 +102,14 @@ export function caseRoutes(fastify: FastifyTypeBox, cases: CasesService): void {
         security: BEARER,
         params: Type.Object({ callId: Type.String({ format: 'uuid', description: '通话 ID' }) }),
         body: Type.Object(CreateFields, { additionalProperties: false }),
-        response: { 201: CaseSchema, ...CASE_ERRORS },
+        response: {
+          201: Type.Object({
+            ...CaseSchema.properties,
+            lookupCode: Type.String({ description: '查询码（请告知来电人，凭受理编号和查询码在网上查询进度）' }),
+            smsSent: Type.Boolean({ description: '已通过短信网关发送给来电人（未配置网关时为 false）' }),
+          }),
+          ...CASE_ERRORS,
+        },
       },
     },
     async (request, reply) =>

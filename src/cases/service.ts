@@ -13,6 +13,8 @@ import { assertRole, isStatus, nextStatus, QUEUED_STATUSES, STATUS_LABELS, STATU
 import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
+import { formatLookupCode, issueLookupCode } from '../intake/lookup';
+import { isMobile, type SmsGateway } from '../notify/sms';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -171,7 +173,18 @@ function clean(s: string | undefined, field: string, required: boolean): string 
   return v;
 }
 
-export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logger; wake: () => void; removeJob?: (queue: string, jobId: string) => Promise<void> }) {
+/** A case opened from a call: what the agent reads to the caller (and what an SMS gateway, if any, sent). */
+export type CaseFromCallDto = CaseDto & { lookupCode: string; smsSent: boolean };
+
+export function createCasesService(deps: {
+  db: Db;
+  sla: SlaPolicy;
+  logger: Logger;
+  wake: () => void;
+  removeJob?: (queue: string, jobId: string) => Promise<void>;
+  /** Sends the tracking number and lookup code of a phone-created case to the caller; none by default. */
+  sms?: SmsGateway | null;
+}) {
   const { db, sla } = deps;
   const repo = createCasesRepo(db);
 
@@ -281,6 +294,17 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
   }
 
   async function create(user: AuthUser, input: CreateCaseInput, fromCall?: { callId: string; callerId: number | null }): Promise<CaseDto> {
+    return (await createWithCode(user, input, fromCall, false)).dto;
+  }
+
+  /** Creation in one transaction; with withCode the case gets a lookup code (查询码) in that same transaction. */
+  async function createWithCode(
+    user: AuthUser,
+    input: CreateCaseInput,
+    fromCall: { callId: string; callerId: number | null } | undefined,
+    withCode: boolean,
+  ): Promise<{ dto: CaseDto; lookupCode: string | null }> {
+    let lookupCode: string | null = null;
     const description = clean(input.description, 'description', true)!;
     const contactPhone = input.contactPhone ? requirePhone(input.contactPhone, 'contactPhone') : null;
     const title = clean(input.title, 'title', false) ?? description.replace(/\s+/g, ' ').slice(0, 40);
@@ -315,6 +339,7 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
         tx,
       );
       await repo.addCalls(caseId, callIds, tx);
+      if (withCode) lookupCode = await issueLookupCode(db, caseId, tx);
       await repo.insertEvent(
         { caseId, actorId: user.id, action: 'create', from: null, to: 'draft', note: clean(input.note, 'note', false), detail: { callIds } },
         tx,
@@ -325,11 +350,11 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
       return caseId;
     });
     if (dispatchNow) deps.wake();
-    return load(user, id);
+    return { dto: await load(user, id), lookupCode };
   }
 
   /** A case from a call: the caller becomes the resident contact, the call's notes the description/history. */
-  async function createFromCall(user: AuthUser, callId: string, input: Omit<CreateCaseInput, 'callIds' | 'channel'>): Promise<CaseDto> {
+  async function createFromCall(user: AuthUser, callId: string, input: Omit<CreateCaseInput, 'callIds' | 'channel'>): Promise<CaseFromCallDto> {
     const call = await repo.callForCase(callId);
     if (!call) throw new NotFoundError('通话记录不存在', 'call_not_found');
     const notes = await repo.callNotes(callId);
@@ -341,7 +366,7 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
     const description = given && noteText ? `${given}\n\n【通话小结】\n${noteText}` : (given ?? noteText);
     const categoryId = input.categoryId ?? call.category_id ?? [...notes].reverse().find((n) => n.category_id !== null)?.category_id ?? undefined;
     const history = notes.map((n) => ({ noteId: n.id, author: n.author_name, at: n.created_at.toISOString(), content: n.content }));
-    const dto = await create(
+    const { dto, lookupCode } = await createWithCode(
       user,
       {
         ...input,
@@ -353,6 +378,7 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
         note: input.note ?? (history.length ? `由通话创建，附 ${history.length} 条通话小结` : '由通话创建'),
       },
       { callId, callerId: call.caller_id },
+      true,
     );
     if (history.length) {
       await db.query(
@@ -361,7 +387,23 @@ export function createCasesService(deps: { db: Db; sla: SlaPolicy; logger: Logge
         [dto.id, JSON.stringify(history)],
       );
     }
-    return dto;
+    const code = formatLookupCode(lookupCode!);
+    return { ...dto, lookupCode: code, smsSent: await textTheCaller(dto, code) };
+  }
+
+  /** The tracking number and lookup code by SMS, when a gateway is configured and the contact is a mobile. */
+  async function textTheCaller(dto: CaseDto, code: string): Promise<boolean> {
+    if (!deps.sms || !dto.contactPhone || !isMobile(dto.contactPhone)) return false;
+    const text = `【114热线】您反映的问题已受理，受理编号 ${dto.trackingNo}，查询码 ${code}。可凭受理编号和查询码（或手机号后四位）在线查询办理进度。`;
+    try {
+      await deps.sms.send(dto.contactPhone, text);
+      deps.logger.info({ caseId: dto.id, gateway: deps.sms.name }, 'lookup code sent by SMS');
+      return true;
+    } catch (err) {
+      // The case and its code are stored; the agent has read them to the caller. The text is a convenience.
+      deps.logger.warn({ caseId: dto.id, gateway: deps.sms.name, err: (err as Error).message }, 'SMS to the caller failed');
+      return false;
+    }
   }
 
   async function dispatch(user: AuthUser, caseId: number, input: { departmentCode: string; note?: string }): Promise<CaseDto> {

@@ -16,6 +16,7 @@ import { createSlaPolicy, type SlaPolicy } from '../sla/policy';
 import { createSlaTimers, startTimerWorker, type SlaTimers } from '../sla/timers';
 import { createCallbacksService, type CallbacksService, type PlaceCall } from '../callbacks/service';
 import { callbackRoutes } from '../callbacks/routes';
+import type { SmsGateway } from '../notify/sms';
 
 export interface WorkOrders {
   cases: CasesService;
@@ -39,6 +40,7 @@ export function createWorkOrders(o: {
   placeCall?: PlaceCall | null;
   relayPollMs?: number;
   timerWorker?: boolean;
+  sms?: SmsGateway | null;
 }): WorkOrders {
   const { config, db } = o;
   const logger = o.logger.child({ component: 'work-orders' });
@@ -57,6 +59,7 @@ export function createWorkOrders(o: {
     sla,
     logger,
     wake: () => relay.wake(),
+    sms: o.sms ?? null,
     removeJob: async (queue, jobId) => {
       if (producer.status === 'ready') await relay.queueFor(queue).remove(jobId);
     },

@@ -68,18 +68,24 @@ export interface RequestRow {
 
 export const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest();
 
-const REQUEST_SELECT = `
+const REQUEST_COLUMNS = `
   select c.id, c.tracking_no, c.status, c.channel, c.title, c.description, c.reply, c.contact_phone, c.lookup_code_hash,
          cat.code as category_code, cat.name as category_name, d.name as department_name, c.created_at, c.updated_at,
          c.resolved_at, c.resolve_deadline, m.tracking_no as merged_into_tracking_no,
          i.address, i.address_id, i.zipcode, i.lat, i.long, i.media_url, c.description_public_at,
          coalesce((select json_agg(json_build_object('at', e.at, 'action', e.action, 'to_status', e.to_status) order by e.id)
-                     from case_events e where e.case_id = c.id), '[]'::json) as history
-    from intake_requests i
-    join cases c on c.id = i.case_id
+                     from case_events e where e.case_id = c.id), '[]'::json) as history`;
+const REQUEST_JOINS = `
     left join categories cat on cat.id = c.category_id
     left join departments d on d.id = c.department_id
     left join cases m on m.id = c.merged_into`;
+const REQUEST_SELECT = `${REQUEST_COLUMNS}
+    from intake_requests i
+    join cases c on c.id = i.case_id${REQUEST_JOINS}`;
+/** Any case, whatever its channel (a phone-created case has no intake row): for the residents' status lookup. */
+const ANY_CASE_SELECT = `${REQUEST_COLUMNS}
+    from cases c
+    left join intake_requests i on i.case_id = c.id${REQUEST_JOINS}`;
 
 export interface RequestFilter {
   trackingNos?: string[];
@@ -136,6 +142,12 @@ export function createIntakeRepo(db: Db) {
         );
         return { id, trackingNo };
       });
+    },
+
+    /** A case of any channel (web, Open311, phone) by tracking number, for the status lookup. */
+    async anyCaseByTrackingNo(trackingNo: string): Promise<RequestRow | null> {
+      const { rows } = await db.query<RequestRow>(`${ANY_CASE_SELECT} where c.tracking_no = $1`, [trackingNo]);
+      return rows[0] ?? null;
     },
 
     async byTrackingNo(trackingNo: string): Promise<RequestRow | null> {

@@ -143,7 +143,7 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits;
   async function lookupWeb(trackingNo: string, secret: { phoneLast4?: string; code?: string }, ip: string) {
     const wanted = trackingNo.trim();
     const r = await guard.verify({ trackingNo: wanted, ip }, async () => {
-      const row = await repo.byTrackingNo(wanted);
+      const row = await repo.anyCaseByTrackingNo(wanted); // phone-created cases too (issue 12)
       if (!row) return null;
       const digits = row.contact_phone?.replace(/\D/g, '') ?? '';
       if (secret.phoneLast4 && digits.length >= 4 && digits.slice(-4) === secret.phoneLast4) return row;

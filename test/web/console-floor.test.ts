@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startLab, type CallLab } from '../helpers/telephony';
 import type { TestUser } from '../helpers/build';
-import { describeBrowser, launch, screenshot, signInAs } from './browser';
+import { describeBrowser, launch, rawCodesOnPage, screenshot, signInAs } from './browser';
 
 const CALLER = '13811112222';
 
@@ -37,7 +37,7 @@ describeBrowser('agent console for the floor (1366×768)', () => {
     browser = await launch();
     lab = await startLab({ env: { CALL_RING_TIMEOUT_SEC: '20', CALL_WRAPUP_SEC: '600', CALL_TRANSFER_RING_SEC: '5' } });
     const { t, sim } = lab;
-    agent = await t.createUser('agent', { displayName: '周话务' });
+    agent = await t.createUser('agent', { displayName: '周话务', username: 'zhou.hw' });
     const { rows } = await t.app.db.query<{ extension: string }>('select extension from agents where id = $1', [agent.agentId]);
     sim.addEndpoint(`agent${rows[0]!.extension}`, { context: 'from-agents', behavior: { answerAfterMs: 1500 } });
     await t.app.db.query(`insert into departments (code, name, sip_endpoint) values ('water', '自来水公司', 'PJSIP/dept-water')`);
@@ -149,6 +149,7 @@ describeBrowser('agent console for the floor (1366×768)', () => {
     expect(await page.locator('#btn-transfer-blind').isEnabled()).toBe(true);
     expect(await page.locator('#btn-wrapup-done').isDisabled()).toBe(true);
     await screenshot(page, 'console-floor-1-connected-1366x768');
+    expect(await rawCodesOnPage(page)).toEqual([]);
   });
 
   it('works from the keyboard: Alt+N writes the note, Alt+S saves it', async () => {
@@ -173,6 +174,23 @@ describeBrowser('agent console for the floor (1366×768)', () => {
     expect(await page.locator('#caller-name').textContent()).toBe('钱秀英');
     const { rows } = await lab.t.app.db.query(`select name, address, district, vip from callers where id = $1`, [callerId]);
     expect(rows).toEqual([{ name: '钱秀英', address: '建设路88号2单元301', district: '和平区', vip: true }]);
+  });
+
+  it('creates a case from the call: the agent sees the tracking number and the lookup code to read to the caller', async () => {
+    await page.locator('#case-title').fill('楼上漏水');
+    await page.locator('#btn-create-case').click();
+    await page.locator('#case-created').waitFor();
+    const no = (await page.locator('#case-created .tracking-no').textContent()) ?? '';
+    const code = (await page.locator('#case-created .lookup-code').textContent()) ?? '';
+    expect(no).toMatch(/^114-\d{8}-\d{6}$/);
+    expect(code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2}$/);
+    expect(await page.locator('#case-created .read-out').textContent()).toContain(`受理编号 ${no}，查询码 ${code}`);
+    const { rows } = await lab.t.app.db.query<{ channel: string; hashed: boolean }>(
+      `select channel, lookup_code_hash is not null as hashed from cases where tracking_no = $1`,
+      [no],
+    );
+    expect(rows).toEqual([{ channel: 'phone', hashed: true }]);
+    expect(await rawCodesOnPage(page)).toEqual([]);
   });
 
   it('a blind transfer nobody answers: 转接失败，来电已回到您这里, and the caller rings here again', async () => {
@@ -204,6 +222,7 @@ describeBrowser('agent console for the floor (1366×768)', () => {
     expect((await lab.t.app.acd.get(agent.agentId!)).state).toBe('wrap_up');
     expect(await page.locator('#btn-hangup').isDisabled()).toBe(true);
     await screenshot(page, 'console-floor-3-wrapup');
+    expect(await rawCodesOnPage(page)).toEqual([]);
     await page.keyboard.press('Alt+KeyW');
     await page.locator('#callbar[data-phase=idle]').waitFor();
     await page.locator('#agent-state[data-state=ready]').waitFor();

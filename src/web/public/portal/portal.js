@@ -43,6 +43,8 @@ async function submitRequest(/** @type {SubmitEvent} */ ev) {
   };
   const button = /** @type {HTMLButtonElement} */ ($('#btn-submit'));
   button.disabled = true;
+  // A success box from an earlier submission must not stay next to a new attempt (it would read as this one's).
+  fill($('#submitted'));
   try {
     const r = await api.post('/api/public/requests', body);
     fill(
@@ -57,6 +59,7 @@ async function submitRequest(/** @type {SubmitEvent} */ ev) {
     );
     f.reset();
   } catch (err) {
+    fill($('#submitted'), el('p', { class: 'notice notice-error', id: 'request-failed' }, errText(err), '。您填写的内容仍在表单中，可稍后重新提交。'));
     say(errText(err), 'error');
   } finally {
     button.disabled = false;
@@ -68,6 +71,7 @@ async function lookup(/** @type {SubmitEvent} */ ev) {
   const trackingNo = /** @type {HTMLInputElement} */ ($('#lk-tracking')).value.trim();
   const last4 = /** @type {HTMLInputElement} */ ($('#lk-last4')).value.trim();
   const box = $('#status');
+  fill(box, el('p', { class: 'muted' }, '查询中……')); // an earlier result never stays beside a new query
   try {
     // Four digits are the phone's last four; anything else is a lookup code (ABCD-EFGH-JK).
     const secret = /^[0-9]{4}$/.test(last4) ? { phoneLast4: last4 } : { code: last4 };
