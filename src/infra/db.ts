@@ -37,6 +37,9 @@ export function createDb(opts: DbOptions) {
   });
   // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => opts.logger?.warn({ err }, 'postgres idle client error'));
+  // A checked-out client losing its server between statements emits 'error' too; without a listener that would
+  // crash the process. The statement in flight (or the next one) fails and the request answers 503.
+  pool.on('connect', (client) => client.on('error', (err) => opts.logger?.warn({ err: err.message }, 'postgres connection lost')));
 
   /** A `{ name, text }` statement is prepared once per connection: hot lookups skip re-planning. */
   async function query<R extends pg.QueryResultRow = Record<string, unknown>>(

@@ -89,8 +89,8 @@ it('dispatched, unclaimed cases are all claimable again with their SLA timers af
   const timersAfterMs = performance.now() - restartedAt;
   for (const [id, due] of dueBefore) {
     const j = await slaQueue.getJob(id);
-    // Same due time (to the millisecond the delay is computed from), not "now + the full limit".
-    expect(Math.abs(j!.timestamp + (j!.opts.delay ?? 0) - due)).toBeLessThan(50);
+    // The same due time (within the time it takes to add the jobs), not "now + the whole limit" (days).
+    expect(Math.abs(j!.timestamp + (j!.opts.delay ?? 0) - due)).toBeLessThan(2000);
   }
 
   // Every case claimed exactly once, by five staff at the same time.
@@ -145,7 +145,7 @@ it('signed-in agents are back in their state after Redis restarts empty, and the
   for (const u of [ready, paused]) {
     const msgs: Record<string, unknown>[] = [];
     consoles.set(u.agentId!, msgs);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/agents/ws?token=${encodeURIComponent(u.token)}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/agents/ws`, { headers: { authorization: `Bearer ${u.token}` } });
     ws.on('message', (data) => msgs.push(JSON.parse(data.toString()) as Record<string, unknown>));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
