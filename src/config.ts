@@ -7,6 +7,8 @@ export interface Config {
   readonly env: 'production' | 'development' | 'test';
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /** auto: pino-pretty when stdout is a terminal, JSON otherwise (files, pipes, log collectors). */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   readonly databaseUrl: string;
   readonly dbSchema: string | null;
   readonly redisUrl: string;
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
     env: r.oneOf('NODE_ENV', 'development', ['production', 'development', 'test'] as const),
     http: { host: r.str('HOST', '0.0.0.0'), port: r.int('PORT', 3000, 0, 65535) },
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logFormat: r.oneOf('LOG_FORMAT', 'auto', ['auto', 'json', 'pretty'] as const),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', ['postgres:', 'postgresql:']),
     dbSchema: schema || null,
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { format: config.logFormat });
   const app = await buildApp({ config, logger });
   await app.fastify.listen({ host: config.http.host, port: config.http.port });
 

@@ -6,7 +6,7 @@ export function cliConfig(): { config: Config; logger: Logger } {
   try {
     const config = loadConfig();
     // CLIs print their results; the logger only reports warnings unless LOG_LEVEL asks for more.
-    const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
+    const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', undefined, { format: config.logFormat });
     return { config, logger };
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -1,6 +1,9 @@
 // npm run seed: demo data for a district's 114 hotline (idempotent upserts), after applying migrations.
-// Prints one fresh demo token per demo user. seed(db) is exported for tests.
+// Prints the demo users' sign-in passwords (set only where a user has none yet, so a changed password is kept)
+// and one fresh demo token per demo user. seed(db) is exported for tests.
 import { createAuthService } from '../auth/service';
+import { hashPassword, temporaryPassword } from '../auth/password';
+import { createCredentialsRepo } from '../auth/credentials-repo';
 import type { Role } from '../auth/types';
 import { createDb, type Db } from '../infra/db';
 import { createLogger, type Logger } from '../infra/logger';
@@ -109,9 +112,17 @@ export interface SeedResult {
   agents: number;
   callers: number;
   tokens: { username: string; displayName: string; role: Role; token: string }[];
+  /** password: what was set now, or null when the user already had one (kept as it was). */
+  credentials: { username: string; displayName: string; role: Role; password: string | null }[];
 }
 
-export async function seed(db: Db, opts: { issueTokens?: boolean; logger?: Logger } = {}): Promise<SeedResult> {
+/** The demo password of every seeded user (SEED_PASSWORD overrides; production draws one per user instead). */
+export const DEMO_PASSWORD = 'demo-114';
+
+export async function seed(
+  db: Db,
+  opts: { issueTokens?: boolean; logger?: Logger; password?: (username: string) => string } = {},
+): Promise<SeedResult> {
   await db.withTransaction(async (tx) => {
     for (const d of DEPARTMENTS) {
       await db.query(
@@ -179,6 +190,15 @@ export async function seed(db: Db, opts: { issueTokens?: boolean; logger?: Logge
   });
   await seedKnowledge(db);
 
+  const credentials: SeedResult['credentials'] = [];
+  const repo = createCredentialsRepo(db);
+  for (const u of USERS) {
+    const row = await repo.byUsername(u.username);
+    const password = (opts.password ?? (() => DEMO_PASSWORD))(u.username);
+    const set = row ? await repo.setInitialPassword(row.id, await hashPassword(password)) : false;
+    credentials.push({ username: u.username, displayName: u.displayName, role: u.role, password: set ? password : null });
+  }
+
   const tokens: SeedResult['tokens'] = [];
   if (opts.issueTokens ?? true) {
     const auth = createAuthService({ db, logger: opts.logger ?? createLogger('silent') });
@@ -192,7 +212,7 @@ export async function seed(db: Db, opts: { issueTokens?: boolean; logger?: Logge
             (select count(*) from users)::int as users, (select count(*) from agents)::int as agents,
             (select count(*) from callers)::int as callers`,
   );
-  return { ...rows[0]!, tokens };
+  return { ...rows[0]!, tokens, credentials };
 }
 
 if (require.main === module) {
@@ -201,10 +221,18 @@ if (require.main === module) {
     await migrate(config.databaseUrl, config.dbSchema, logger);
     const db = createDb({ url: config.databaseUrl, schema: config.dbSchema, max: 2, logger });
     try {
-      const r = await seed(db, { logger });
+      // Production never gets a shared, documented password: one random password per user (printed once).
+      const fixed = process.env.SEED_PASSWORD || (config.env === 'production' ? null : DEMO_PASSWORD);
+      const r = await seed(db, { logger, password: () => fixed ?? temporaryPassword() });
       process.stdout.write(
-        `演示数据已写入：部门 ${r.departments} 个，分类 ${r.categories} 个，用户 ${r.users} 个，话务员 ${r.agents} 个，来电人 ${r.callers} 个\n\n演示令牌（每次运行重新签发）：\n`,
+        `演示数据已写入：部门 ${r.departments} 个，分类 ${r.categories} 个，用户 ${r.users} 个，话务员 ${r.agents} 个，来电人 ${r.callers} 个\n\n` +
+          `登录账号（浏览器打开 http://<服务地址>/signin/）：\n`,
       );
+      for (const c of r.credentials) {
+        const pw = c.password ?? '（已设置过密码，未更改）';
+        process.stdout.write(`  ${c.username.padEnd(14)} ${pw.padEnd(14)} ${c.role.padEnd(17)} ${c.displayName}\n`);
+      }
+      process.stdout.write(`\n演示令牌（供接口和脚本使用，每次运行重新签发）：\n`);
       for (const t of r.tokens) process.stdout.write(`  ${t.username.padEnd(14)} ${t.role.padEnd(17)} ${t.token}  ${t.displayName}\n`);
     } finally {
       await db.close();

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { redactPersonalData } from './redact';
 
 export type { Logger };
@@ -27,7 +28,31 @@ const REDACT_PATHS = [
   'token',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Pretty lines when a person reads them on a terminal; JSON for files, pipes and log collectors. */
+export function usePretty(format: LogFormat, isTTY: boolean): boolean {
+  return format === 'pretty' || (format === 'auto' && isTTY);
+}
+
+function prettyStream(destination: pino.DestinationStream | undefined, colorize: boolean): pino.DestinationStream {
+  return pinoPretty({
+    destination: destination ?? 1,
+    sync: true, // a crash's last lines are not lost in a buffer
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+  });
+}
+
+/**
+ * The service's logger. Redaction happens before formatting, so pretty and JSON lines hide the same things.
+ * format (default auto) decides for stdout; with an explicit destination only 'pretty' prettifies.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, opts: { format?: LogFormat } = {}): Logger {
+  const format = opts.format ?? 'auto';
+  const isTTY = destination === undefined && Boolean(process.stdout.isTTY);
+  const stream = usePretty(format, isTTY) ? prettyStream(destination, isTTY) : destination;
   return pino(
     {
       level,
@@ -44,7 +69,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       serializers: { err: redactedError },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    stream,
   );
 }
 

@@ -1,4 +1,4 @@
-import { seed, DEPARTMENTS, USERS } from '../../src/cli/seed';
+import { seed, DEMO_PASSWORD, DEPARTMENTS, USERS } from '../../src/cli/seed';
 import { build, type TestApp } from '../helpers/build';
 
 let t: TestApp;
@@ -80,3 +80,27 @@ it('npm run token: the CLI prints a working token for a username, and fails read
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/用户 nobody 不存在/);
 }, 30000);
+
+it('gives every demo user a password to sign in with, once: a changed password is kept on the next run', async () => {
+  // Earlier tests of this file seeded already: start the demo users without passwords.
+  await t.app.db.query(`update users set password_hash = null where username = any($1)`, [USERS.map((u) => u.username)]);
+  const first = await seed(t.app.db, { issueTokens: false });
+  expect(first.credentials.map((c) => [c.username, c.password])).toEqual(USERS.map((u) => [u.username, DEMO_PASSWORD]));
+  const signIn = await t.inject({ method: 'POST', url: '/api/auth/signin', payload: { username: 'agent1001', password: DEMO_PASSWORD } });
+  expect(signIn.statusCode).toBe(200);
+  expect(signIn.json()).toMatchObject({ user: { username: 'agent1001', role: 'agent' }, mustChangePassword: false, home: '/console/' });
+
+  const cookie = /^(h114_sid=[^;]+)/.exec(String(signIn.headers['set-cookie']))![1]!;
+  const changed = await t.inject({
+    method: 'POST',
+    url: '/api/auth/password',
+    headers: { cookie, 'x-csrf-token': signIn.json().csrfToken },
+    payload: { currentPassword: DEMO_PASSWORD, newPassword: 'my-own-secret-7' },
+  });
+  expect(changed.statusCode).toBe(200);
+  const again = await seed(t.app.db, { issueTokens: false });
+  expect(again.credentials.find((c) => c.username === 'agent1001')!.password).toBeNull();
+  expect(again.credentials.find((c) => c.username === 'admin')!.password).toBeNull();
+  const old = await t.inject({ method: 'POST', url: '/api/auth/signin', payload: { username: 'agent1001', password: DEMO_PASSWORD } });
+  expect(old.statusCode).toBe(401);
+});
