@@ -85,7 +85,9 @@ export async function registerSessions(fastify: FastifyTypeBox, deps: { config: 
     request.user = su.user;
     request.authMethod = 'session';
     request.mustChangePassword = su.mustChangePassword;
-    if (su.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(`${request.method} ${request.routeOptions.url ?? ''}`)) {
+    // API only: the static pages are public files, and the sign-in page itself must load.
+    const route = request.routeOptions.url ?? '';
+    if (su.mustChangePassword && route.startsWith('/api/') && !PASSWORD_CHANGE_ROUTES.has(`${request.method} ${route}`)) {
       throw new ForbiddenError('首次登录或密码已被重置，请先修改密码', 'password_change_required');
     }
   });
