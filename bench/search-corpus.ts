@@ -197,10 +197,28 @@ export function* generateCorpus(o: CorpusOptions): Generator<CorpusCase> {
   }
 }
 
-/** Query mix: 2-, 3- and 4-character keywords from rare to very common (community names from the Zipf tail are rare). */
-export function queryMix(): { q: string; kind: string }[] {
+export interface MixQuery {
+  q: string;
+  kind: string;
+  filtered?: boolean;
+  sort?: 'relevance';
+  department?: string;
+  category?: string;
+  status?: string;
+  channel?: string;
+  from?: string;
+  to?: string;
+}
+
+/**
+ * Query mix: 2-, 3- and 4-character keywords from rare to very common (community names from the Zipf tail are
+ * rare), partial phone numbers, the same with filters (department, category, status, channel, time range), and
+ * some by relevance.
+ */
+export function queryMix(): MixQuery[] {
   const rareCommunities = [COMMUNITIES[COMMUNITIES.length - 1]!, COMMUNITIES[Math.floor(COMMUNITIES.length * 0.6)]!, COMMUNITIES[Math.floor(COMMUNITIES.length * 0.2)]!];
-  return [
+  const quarter = { from: '2026-08-01T00:00:00Z', to: '2026-11-01T00:00:00Z' };
+  const plain: MixQuery[] = [
     // 2 characters
     ...rareCommunities.map((q) => ({ q, kind: '2-char community (tail)' })),
     { q: COMMUNITIES[40]!, kind: '2-char community (mid)' },
@@ -229,5 +247,29 @@ export function queryMix(): { q: string; kind: string }[] {
     { q: '供暖不热', kind: '4-char common' },
     { q: '相关部门', kind: '4-char very common' },
     { q: `${COMMUNITIES[COMMUNITIES.length - 5]!}花园`, kind: '4-char rare' },
+    // digits: part of caller/contact numbers
+    { q: '0485', kind: '4 digits (phone part)' },
+    { q: '1000048', kind: '7 digits (phone part)' },
   ];
+  const filtered: MixQuery[] = [
+    { q: '供暖', kind: '+ department', department: 'heating' },
+    { q: '噪音', kind: '+ status closed', status: 'closed' },
+    { q: '停水', kind: '+ last quarter', ...quarter },
+    { q: '小区', kind: '+ channel web', channel: 'web' },
+    { q: '反映', kind: '+ category (parent)', category: 'complaint' },
+    { q: '电梯', kind: '+ department + status', department: 'market-regulation', status: 'in_progress' },
+    { q: COMMUNITIES[0]!, kind: 'community (top) + last quarter', ...quarter },
+    { q: '拖欠工资', kind: '+ channel phone', channel: 'phone' },
+    { q: rareCommunities[1]!, kind: 'community (tail) + status', status: 'closed' },
+    { q: '相关部门', kind: '+ department + quarter', department: 'urban-management', ...quarter },
+  ].map((m) => ({ ...m, filtered: true }));
+  const relevance: MixQuery[] = [
+    { q: '供暖', kind: 'relevance' },
+    { q: '停水', kind: 'relevance' },
+    { q: '小区', kind: 'relevance, very common' },
+    { q: '路灯不亮', kind: 'relevance' },
+    { q: rareCommunities[0]!, kind: 'relevance, rare' },
+    { q: '噪音', kind: 'relevance + status', status: 'closed', filtered: true },
+  ].map((m) => ({ ...m, sort: 'relevance' as const }));
+  return [...plain, ...filtered, ...relevance];
 }

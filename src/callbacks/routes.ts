@@ -37,7 +37,7 @@ export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksServ
       onRequest: agents,
       schema: {
         tags: ['callbacks'],
-        summary: '记录回访结果（不满意则退回原部门重办，否则结案）',
+        summary: '记录回访结果（不满意则退回原部门重办；满意/基本满意时，本工单市民和并单转来的市民都回访后结案）',
         security: BEARER,
         params: Type.Object({ id: BigIntId }),
         body: Type.Object(
@@ -45,6 +45,7 @@ export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksServ
             solved: Type.Boolean({ description: '问题是否已解决' }),
             satisfaction: Type.String({ enum: ['satisfied', 'basically_satisfied', 'unsatisfied'], description: '满意 / 基本满意 / 不满意' }),
             note: Type.Optional(Type.String({ maxLength: 2000 })),
+            contactId: Type.Optional(Type.Integer({ minimum: 1, description: '回访的是并单转来的市民时填其编号（GET /api/cases/{id}/contacts）' })),
           },
           { additionalProperties: false },
         ),
@@ -63,6 +64,10 @@ export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksServ
         summary: '回访外呼（先呼话务员分机，再呼市民；电话系统不可用时 503 ari_unavailable）',
         security: BEARER,
         params: Type.Object({ id: BigIntId }),
+        querystring: Type.Object(
+          { contactId: Type.Optional(Type.Integer({ minimum: 1, description: '外呼并单转来的市民（GET /api/cases/{id}/contacts）' })) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ caseId: Type.Integer(), status: Type.String(), agentEndpoint: Type.String(), callId: Nullable(Type.String()) }),
           ...AUTH_ERRORS,
@@ -72,6 +77,34 @@ export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksServ
         },
       },
     },
-    async (request) => callbacks.call(currentUser(request), request.params.id),
+    async (request) => callbacks.call(currentUser(request), request.params.id, request.query.contactId),
+  );
+
+  fastify.get(
+    '/api/cases/:id/contacts',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['callbacks'],
+        summary: '并单转来的市民（联系人）及其回访情况',
+        security: BEARER,
+        params: Type.Object({ id: BigIntId }),
+        response: {
+          200: Type.Array(
+            Type.Object({
+              id: Type.Integer(),
+              name: Nullable(Type.String()),
+              phone: Nullable(Type.String()),
+              fromCaseId: Type.Integer(),
+              fromTrackingNo: Type.String(),
+              callbackDoneAt: Nullable(Type.String({ format: 'date-time' })),
+            }),
+          ),
+          ...AUTH_ERRORS,
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (request) => callbacks.contacts(currentUser(request), request.params.id),
   );
 }

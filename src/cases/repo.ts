@@ -44,6 +44,8 @@ export interface CaseRow {
   satisfaction: string | null;
   reopen_count: number;
   overdue: boolean;
+  /** Residents of merged cases (并单) still owed a callback (回访). */
+  pending_callbacks: number;
 }
 
 /** The locked row a transition works on (no joins: FOR UPDATE locks cases only). */
@@ -83,7 +85,8 @@ export const CASE_SELECT = `
          s.sign_deadline, s.resolve_deadline, s.deadline_version, s.warning_level, s.extension_until,
          s.extension_reason, s.extension_count, s.merged_into, s.closed_at, s.satisfaction, s.reopen_count,
          (s.status in ('dispatched', 'reopened', 'signed', 'in_progress', 'extension_requested')
-           and s.resolve_deadline < now()) as overdue
+           and s.resolve_deadline < now()) as overdue,
+         (select count(*)::int from case_contacts k where k.case_id = s.id and k.callback_done_at is null) as pending_callbacks
     from cases s
     left join categories cat on cat.id = s.category_id
     left join departments d on d.id = s.department_id
@@ -253,6 +256,56 @@ export function createCasesRepo(db: Db) {
         [e.caseId, e.actorId, e.action, e.from, e.to, e.note ?? null, e.detail === undefined ? null : JSON.stringify(e.detail)],
         tx,
       );
+    },
+
+    /**
+     * 并单 bookkeeping: the surviving case takes the merged case's calls, the contacts it had taken over, and its
+     * own resident as a contact owed a callback — unless that is the surviving case's own resident.
+     */
+    async moveToSurvivor(fromId: number, toId: number, tx: pg.PoolClient) {
+      const calls = await db.query<{ call_id: string }>(
+        `insert into case_calls (case_id, call_id) select $2, call_id from case_calls where case_id = $1
+         on conflict do nothing returning call_id::text`,
+        [fromId, toId],
+        tx,
+      );
+      await db.query(
+        `update case_contacts c set case_id = $2 where c.case_id = $1
+            and not exists (select 1 from case_contacts x where x.case_id = $2 and x.from_case_id = c.from_case_id)`,
+        [fromId, toId],
+        tx,
+      );
+      await db.query(
+        `insert into case_contacts (case_id, from_case_id, name, phone, caller_id)
+         select $2, f.id, f.contact_name, f.phone, f.caller_id
+           from (select id, contact_name, caller_id,
+                        coalesce(nullif(contact_phone, ''), (select number from callers where id = cases.caller_id)) as phone
+                   from cases where id = $1) f,
+                (select caller_id, coalesce(nullif(contact_phone, ''), (select number from callers where id = cases.caller_id)) as phone
+                   from cases where id = $2) t
+          where (f.phone is not null or f.caller_id is not null or f.contact_name is not null)
+            and not (f.phone is not distinct from t.phone and f.caller_id is not distinct from t.caller_id)
+         on conflict (case_id, from_case_id) do nothing`,
+        [fromId, toId],
+        tx,
+      );
+      const contacts = await db.query<{ id: number; name: string | null; phone: string | null; from_case_id: number }>(
+        `select id, name, phone, from_case_id from case_contacts where case_id = $1 order by id`,
+        [toId],
+        tx,
+      );
+      const from = await db.query<{ description: string }>(`select description from cases where id = $1`, [fromId], tx);
+      const notes = await db.query<{ at: Date; note: string }>(
+        `select at, note from case_events where case_id = $1 and note is not null order by id`,
+        [fromId],
+        tx,
+      );
+      return {
+        description: from.rows[0]?.description ?? '',
+        callIds: calls.rows.map((r) => r.call_id),
+        contacts: contacts.rows.map((r) => ({ id: r.id, name: r.name, phone: r.phone, fromCaseId: r.from_case_id })),
+        notes: notes.rows.map((r) => ({ at: r.at.toISOString(), note: r.note })),
+      };
     },
 
     async find(caseId: number, tx?: pg.PoolClient): Promise<CaseRow | null> {

@@ -46,6 +46,7 @@ export const CaseSchema = Type.Object({
   extensionReason: Nullable(Type.String()),
   extensionCount: Type.Integer(),
   mergedInto: Nullable(Type.Integer()),
+  pendingCallbacks: Type.Integer({ description: '并单转来的市民中尚未回访的人数（回访时须逐一回访）' }),
   closedAt: NDate,
   satisfaction: Nullable(Type.String()),
   reopenCount: Type.Integer(),

@@ -54,6 +54,7 @@ export interface CaseDto {
   extensionReason: string | null;
   extensionCount: number;
   mergedInto: number | null;
+  pendingCallbacks: number;
   closedAt: string | null;
   satisfaction: string | null;
   reopenCount: number;
@@ -111,6 +112,7 @@ export function toCaseDto(r: CaseRow): CaseDto {
     extensionReason: r.extension_reason,
     extensionCount: r.extension_count,
     mergedInto: r.merged_into,
+    pendingCallbacks: r.pending_callbacks ?? 0,
     closedAt: iso(r.closed_at),
     satisfaction: r.satisfaction,
     reopenCount: r.reopen_count,
@@ -551,19 +553,38 @@ export function createCasesService(deps: {
     });
   }
 
+  /**
+   * 并单: the case joins another one that carries on. In the same transaction the surviving case takes over the
+   * merged case's calls (and so their call notes), its residents as contacts who are owed a callback (回访) —
+   * including contacts the merged case had itself taken over — and a history entry with its text and notes.
+   */
   async function merge(user: AuthUser, caseId: number, input: { intoCaseId: number; note?: string }): Promise<CaseDto> {
     if (input.intoCaseId === caseId) throw new BadRequestError('不能并入工单自身', 'validation_failed');
-    return transition(user, caseId, 'merge', async (_c, _to, tx) => {
-      const { rows } = await db.query<{ status: string; tracking_no: string }>(`select status, tracking_no from cases where id = $1`, [input.intoCaseId], tx);
+    return transition(user, caseId, 'merge', async (c, _to, tx) => {
+      const { rows } = await db.query<{ status: string; tracking_no: string; merged_into: number | null }>(
+        `select status, tracking_no, merged_into from cases where id = $1 for update`,
+        [input.intoCaseId],
+        tx,
+      );
       const target = rows[0];
       if (!target) throw new BadRequestError('要并入的工单不存在', 'unknown_case');
       if (target.status === 'merged') throw new BadRequestError('不能并入一张已并单的工单', 'validation_failed');
-      await db.query(
-        `insert into case_calls (case_id, call_id) select $2, call_id from case_calls where case_id = $1 on conflict do nothing`,
-        [caseId, input.intoCaseId],
+      if (target.status === 'closed') throw new BadRequestError('不能并入已结案的工单', 'validation_failed');
+      const moved = await repo.moveToSurvivor(c.id, input.intoCaseId, tx);
+      const note = clean(input.note, 'note', false);
+      await repo.insertEvent(
+        {
+          caseId: input.intoCaseId,
+          actorId: user.id,
+          action: 'merge_in',
+          from: target.status,
+          to: target.status,
+          note: `并入工单 ${c.tracking_no}：${moved.description}${note ? `（${note}）` : ''}`,
+          detail: { fromCaseId: c.id, fromTrackingNo: c.tracking_no, callIds: moved.callIds, contacts: moved.contacts, notes: moved.notes },
+        },
         tx,
       );
-      return { fields: { merged_into: input.intoCaseId }, note: clean(input.note, 'note', false), detail: { intoCaseId: input.intoCaseId, intoTrackingNo: target.tracking_no } };
+      return { fields: { merged_into: input.intoCaseId }, note, detail: { intoCaseId: input.intoCaseId, intoTrackingNo: target.tracking_no, contacts: moved.contacts } };
     });
   }
 

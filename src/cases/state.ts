@@ -55,6 +55,8 @@ export const TRANSITIONS = {
   start_callback: { from: ['resolved'], to: 'callback', roles: CALLBACK_ROLES, label: '开始回访' },
   callback_close: { from: ['resolved', 'callback'], to: 'closed', roles: CALLBACK_ROLES, label: '回访结案' },
   callback_reopen: { from: ['resolved', 'callback'], to: 'reopened', roles: CALLBACK_ROLES, label: '回访不满意重办' },
+  // One of several residents called back (并单): the case stays in callback until every one of them is.
+  callback_partial: { from: ['resolved', 'callback'], to: 'callback', roles: CALLBACK_ROLES, label: '回访' },
   merge: { from: ['draft', 'returned'], to: 'merged', roles: DISPATCHERS, label: '并单' },
 } as const satisfies Record<string, Transition>;
 

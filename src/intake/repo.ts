@@ -155,6 +155,31 @@ export function createIntakeRepo(db: Db) {
       return rows[0] ?? null;
     },
 
+    /**
+     * The case a merged case (并单) lives on in: follows merged_into to the end (a surviving case may itself be
+     * merged later), phone cases included. Status, department, reply and history only — nothing personal.
+     */
+    async survivorOf(caseId: number) {
+      const { rows } = await db.query<{
+        id: number; tracking_no: string; status: string; department_name: string | null; updated_at: Date; resolved_at: Date | null;
+        reply: string | null; history: { at: string; action: string; to_status: string }[];
+      }>(
+        `with recursive chain as (
+           select merged_into as id, 1 as depth from cases where id = $1 and merged_into is not null
+           union all
+           select c.merged_into, chain.depth + 1 from chain join cases c on c.id = chain.id
+            where c.merged_into is not null and chain.depth < 10
+         )
+         select c.id, c.tracking_no, c.status, d.name as department_name, c.updated_at, c.resolved_at, c.reply,
+                coalesce((select json_agg(json_build_object('at', e.at, 'action', e.action, 'to_status', e.to_status) order by e.id)
+                            from case_events e where e.case_id = c.id), '[]'::json) as history
+           from cases c left join departments d on d.id = c.department_id
+          where c.id = (select id from chain order by depth desc limit 1)`,
+        [caseId],
+      );
+      return rows[0] ?? null;
+    },
+
     async list(f: RequestFilter): Promise<RequestRow[]> {
       const { rows } = await db.query<RequestRow>(
         `${REQUEST_SELECT}

@@ -81,6 +81,21 @@ export function intakeRoutes(fastify: FastifyTypeBox, intake: IntakeService, lim
             reply: Nullable(Type.String()),
             mergedInto: Nullable(Type.String()),
             history: Type.Array(Type.Object({ at: DateTime, status: Type.String(), statusLabel: Type.String() })),
+            mergedCase: Nullable(
+              Type.Object(
+                {
+                  trackingNo: Type.String(),
+                  status: Type.String(),
+                  statusLabel: Type.String(),
+                  departmentName: Nullable(Type.String()),
+                  updatedAt: DateTime,
+                  resolvedAt: Nullable(DateTime),
+                  reply: Nullable(Type.String()),
+                  history: Type.Array(Type.Object({ at: DateTime, status: Type.String(), statusLabel: Type.String() })),
+                },
+                { description: '已并单时：并入的工单（合并后办理）的进度' },
+              ),
+            ),
           }),
           400: ErrorSchema,
           404: ErrorSchema,

@@ -152,6 +152,8 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits;
       return null;
     });
     if (!r) throw new NotFoundError('未找到该受理编号，或手机号后四位（查询码）不匹配', 'request_not_found');
+    // 并单: the resident follows the case their request was merged into.
+    const s = r.status === 'merged' ? await repo.survivorOf(r.id) : null;
     return {
       trackingNo: r.tracking_no,
       status: r.status,
@@ -164,6 +166,16 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits;
       reply: r.reply ? redactPersonalData(r.reply) : null,
       mergedInto: r.merged_into_tracking_no,
       history: r.history.map((h) => ({ at: new Date(h.at).toISOString(), status: h.to_status, statusLabel: STATUS_LABELS[h.to_status] ?? h.to_status })),
+      mergedCase: s && {
+        trackingNo: s.tracking_no,
+        status: s.status,
+        statusLabel: STATUS_LABELS[s.status] ?? s.status,
+        departmentName: s.department_name,
+        updatedAt: s.updated_at.toISOString(),
+        resolvedAt: s.resolved_at ? s.resolved_at.toISOString() : null,
+        reply: s.reply ? redactPersonalData(s.reply) : null,
+        history: s.history.map((h) => ({ at: new Date(h.at).toISOString(), status: h.to_status, statusLabel: STATUS_LABELS[h.to_status] ?? h.to_status })),
+      },
     };
   }
 

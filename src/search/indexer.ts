@@ -1,6 +1,6 @@
 // The word indexer: fills search_docs.words (jieba words of the text) for documents written or changed since, off
 // the writer's path, so a case insert never waits for segmentation. Until then a document is found by its bigrams;
-// words only add ranking and hot topics. Several processes may run it: rows are taken with SKIP LOCKED.
+// words only add ranking and hot topics. Several processes may run it: at worst they segment a row twice.
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createSegmenter, type Segmenter } from './words';
@@ -26,24 +26,26 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
     return segmenter ?? reload();
   }
 
-  /** Segments one batch of pending documents; returns how many were done. */
+  /**
+   * Segments one batch of pending documents; returns how many were taken. No row lock is held while segmenting
+   * (a writer updating the same case never waits for jieba): the update applies only where the text is still the
+   * one that was segmented (same md5), else the row stays pending for the next round.
+   */
   async function runOnce(): Promise<number> {
     const seg = await get();
-    return deps.db.withTransaction(async (tx) => {
-      const { rows } = await deps.db.query<{ id: number; body: string }>(
-        `select id, body from search_docs where words is null order by id limit $1 for update skip locked`,
-        [batch],
-        tx,
-      );
-      if (!rows.length) return 0;
-      const data = rows.map((r) => ({ id: r.id, w: seg.indexWords(r.body) }));
-      await deps.db.query(
-        `update search_docs d set words = v.w from jsonb_to_recordset($1::jsonb) as v(id bigint, w text[]) where d.id = v.id`,
-        [JSON.stringify(data)],
-        tx,
-      );
-      return rows.length;
-    });
+    const { rows } = await deps.db.query<{ id: number; body: string; h: string }>(
+      `select id, body, md5(body) as h from search_docs where words is null order by id limit $1`,
+      [batch],
+    );
+    if (!rows.length) return 0;
+    const data = rows.map((r) => ({ id: r.id, h: r.h, w: seg.indexWords(r.body) }));
+    await deps.db.query(
+      `update search_docs d set words = v.w from jsonb_to_recordset($1::jsonb) as v(id bigint, h text, w text[])
+        where d.id = v.id and d.words is null and md5(d.body) = v.h`,
+      [JSON.stringify(data)],
+    );
+    // Rows changed meanwhile stay pending and come back with their new text in a later batch.
+    return rows.length;
   }
 
   async function loop(): Promise<number> {

@@ -58,6 +58,20 @@ const SearchQuery = Type.Object({
   exact: Type.Boolean({ default: false, description: '命中很多时也精确计数（较慢）' }),
 });
 
+const DuplicateSchema = Type.Object({
+  id: Type.Integer(),
+  trackingNo: Type.String(),
+  title: Type.String(),
+  status: Type.String(),
+  statusLabel: Type.String(),
+  channel: Type.String(),
+  departmentId: Nullable(Type.Integer()),
+  departmentName: Nullable(Type.String()),
+  createdAt: DateTime,
+  sameCaller: Type.Boolean({ description: '同一来电人或相同的来电/联系电话' }),
+  similarity: Type.Number({ description: '本工单的关键词（分词，去掉常用词）在对方工单中出现的比例' }),
+});
+
 const PLURAL: Record<string, string> = { calls: 'call', cases: 'case', requests: 'request', knowledge: 'knowledge' };
 
 export function searchRoutes(fastify: FastifyTypeBox, search: SearchService): void {
@@ -80,44 +94,83 @@ export function searchRoutes(fastify: FastifyTypeBox, search: SearchService): vo
     },
   );
 
+  const dupQuery = {
+    days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: '前后多少天内' }),
+    limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+  };
+
   fastify.get(
     '/api/cases/:id/duplicates',
     {
       onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
       schema: {
         tags: ['search'],
-        summary: '疑似重复工单（并单建议）：同一来电人或内容相近、未办结的工单',
+        summary: '疑似重复工单（并单建议）：同一来电人/联系电话，或内容相近（分词后的关键词重合）、未办结的工单',
         security: BEARER,
         params: Type.Object({ id: BigIntId }),
-        querystring: Type.Object({
-          days: Type.Integer({ minimum: 1, maximum: 365, default: 30, description: '前后多少天内' }),
-          limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
-        }),
+        querystring: Type.Object(dupQuery),
         response: {
-          200: Type.Object({
-            caseId: Type.Integer(),
-            days: Type.Integer(),
-            items: Type.Array(
-              Type.Object({
-                id: Type.Integer(),
-                trackingNo: Type.String(),
-                title: Type.String(),
-                status: Type.String(),
-                statusLabel: Type.String(),
-                channel: Type.String(),
-                departmentId: Nullable(Type.Integer()),
-                departmentName: Nullable(Type.String()),
-                createdAt: DateTime,
-                sameCaller: Type.Boolean(),
-                similarity: Type.Number({ description: '本工单的字词（二元组）在对方工单中出现的比例' }),
-              }),
-            ),
-          }),
+          200: Type.Object({ caseId: Type.Integer(), days: Type.Integer(), items: Type.Array(DuplicateSchema) }),
           ...AUTH_ERRORS,
           404: ErrorSchema,
         },
       },
     },
     async (request) => search.duplicates(currentUser(request), request.params.id, request.query),
+  );
+
+  fastify.post(
+    '/api/cases/duplicates/check',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['search'],
+        summary: '建单时查重：按填写中的诉求内容、联系电话和来电，给出可能重复的未办结工单（并单建议）',
+        security: BEARER,
+        querystring: Type.Object(dupQuery),
+        body: Type.Object(
+          {
+            title: Type.Optional(Type.String({ maxLength: 200 })),
+            description: Type.String({ minLength: 1, maxLength: 20000, description: '诉求内容' }),
+            contactPhone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
+            callId: Type.Optional(Type.String({ format: 'uuid', description: '来电的通话 ID（取来电号码和来电人）' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ days: Type.Integer(), items: Type.Array(DuplicateSchema) }),
+          ...AUTH_ERRORS,
+          404: ErrorSchema,
+        },
+      },
+    },
+    async (request) => search.duplicatesFor(currentUser(request), request.body, request.query),
+  );
+
+  fastify.get(
+    '/api/cases/duplicates',
+    {
+      onRequest: requireRoles('agent', 'dispatcher', 'supervisor', 'admin'),
+      schema: {
+        tags: ['search'],
+        summary: '待派单队列用：一批工单各自的疑似重复数和最相近的一张',
+        security: BEARER,
+        querystring: Type.Object({
+          ids: Type.String({ pattern: '^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17}){0,49}$', description: '逗号分隔的工单 ID，最多 50 个' }),
+          ...dupQuery,
+        }),
+        response: {
+          200: Type.Object({
+            days: Type.Integer(),
+            items: Type.Array(Type.Object({ caseId: Type.Integer(), count: Type.Integer(), best: Nullable(DuplicateSchema) })),
+          }),
+          ...AUTH_ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const { ids, ...opts } = request.query;
+      return search.duplicateCounts(currentUser(request), ids.split(',').map(Number), { ...opts, limit: Math.max(opts.limit, 1) });
+    },
   );
 }

@@ -18,10 +18,10 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../infra/errors';
 import { normalizePhone } from '../http/schemas';
-import { MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, snippet, termLexemes, type ParsedQuery } from './query';
+import { lex, MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, phoneWindows, snippet, termLexemes, tsAnd, tsOr, type ParsedQuery } from './query';
 import { createWordIndexer } from './indexer';
 import type { Segmenter } from './words';
-import { buildConditions, createSearchRepo, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
+import { buildConditions, createSearchRepo, monthsTsquery, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
 
 export const TYPE_LABELS: Record<DocType, string> = { call: '通话小结', case: '工单', request: '网上求助', knowledge: '知识库' };
 export const CHANNEL_LABELS: Record<string, string> = { phone: '电话', web: '网站', open311: 'Open311' };
@@ -43,6 +43,35 @@ export const STATUS_LABELS: Record<string, string> = {
 };
 /** Case statuses that no longer take duplicates. */
 const FINISHED = ['resolved', 'callback', 'closed', 'merged'];
+const STATUSES_OPEN = ['draft', 'dispatched', 'signed', 'in_progress', 'returned', 'extension_requested', 'reopened'];
+
+interface DupProbe {
+  text: string;
+  phones: string[];
+  callerId: number | null;
+  at: Date;
+  excludeId: number | null;
+}
+
+export interface DupOptions {
+  days: number;
+  limit: number;
+  minSimilarity?: number;
+}
+
+export interface DuplicateItem {
+  id: number;
+  trackingNo: string;
+  title: string;
+  status: string;
+  statusLabel: string;
+  channel: string;
+  departmentId: number | null;
+  departmentName: string | null;
+  createdAt: string;
+  sameCaller: boolean;
+  similarity: number;
+}
 
 export interface SearchInput {
   q: string;
@@ -335,52 +364,69 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
   }
 
   /**
-   * Open cases that may be the same matter (并单): the same caller (caller record or contact phone), or similar text
-   * (share of the case's bigrams found in the other case ≥ minSimilarity), created within `days` before or after.
+   * Open cases that may be the same matter (并单) as a probe (an existing case, or one about to be created): the same
+   * caller (caller record, or any of the numbers as caller/contact number), or similar text — the share of the
+   * probe's topic words (jieba, stop words left out) the other case has; for cases the word indexer has not reached
+   * yet (seconds old), the share of the probe's bigrams — created within `days` before or after.
    */
-  async function duplicates(user: AuthUser, caseId: number, opts: { days: number; limit: number; minSimilarity?: number }) {
-    if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
-    const { rows } = await deps.db.query<{ id: number; text: string; caller_id: number | null; contact_phone: string | null; created_at: Date }>(
-      `select c.id, c.title || ' ' || c.description as text, c.caller_id,
-              coalesce(c.contact_phone, (select number from callers where id = c.caller_id)) as contact_phone, c.created_at
-         from cases c where c.id = $1`,
-      [caseId],
-    );
-    const base = rows[0];
-    if (!base) throw new NotFoundError('工单不存在', 'case_not_found');
-    const bigrams = [...new Set(termLexemes(base.text).filter((l) => !/[a-z0-9]/.test(l)))];
+  async function similar(probe: DupProbe, opts: DupOptions): Promise<DuplicateItem[]> {
+    const seg = segmenter ?? (segmenter = await indexer.segmenter());
+    const words = seg.indexWords(probe.text).filter((w) => seg.isTopic(w));
+    const bigrams = [...new Set(termLexemes(probe.text).filter((l) => !/[a-z0-9]/.test(l)))];
     const minSim = opts.minSimilarity ?? 0.3;
-    const tsq = bigrams.length ? bigrams.map((b) => `'${b}'`).join(' | ') : null;
+    const lo = new Date(probe.at.getTime() - opts.days * 86_400_000);
+    const hi = new Date(probe.at.getTime() + opts.days * 86_400_000);
+    const open = STATUSES_OPEN.map((st) => lex(`s:${st}`));
+    const base = tsAnd(tsOr([lex('t:case'), lex('t:request')]), tsOr(open), monthsTsquery({ from: lo.toISOString(), to: hi.toISOString() }));
+    const phones = [...new Set(probe.phones.map((p) => p.replace(/\D/g, '')).filter((p) => p.length >= 7))];
+    const byWords = words.length ? tsAnd(base, tsOr(words.map((w) => lex(`w:${w}`)))) : null;
+    const byPhone = phones.length ? tsAnd(base, tsOr(phones.map((p) => phoneWindows(p)))) : null;
+    const { rows } = await deps.db.query<{ id: number; words: string[] | null; body: string; phones: string; same: boolean }>(
+      `with c as (
+         (select src_id, words, body, phones from search_docs
+           where $1::tsquery is not null and tsv @@ $1::tsquery and created_at between $3 and $4 order by created_at desc limit 300)
+         union
+         (select src_id, words, body, phones from search_docs
+           where $2::tsquery is not null and tsv @@ $2::tsquery and created_at between $3 and $4 order by created_at desc limit 100)
+         union
+         (select d.src_id, d.words, d.body, d.phones from search_docs d
+           where d.words is null and d.doc_type in ('case', 'request') and d.status <> all($5::text[]) and d.created_at between $3 and $4
+           limit 200)
+         union
+         (select s.id, d.words, d.body, d.phones from cases s join search_docs d on d.src = 'case' and d.src_id = s.id
+           where $6::int is not null and s.caller_id = $6 and s.status <> all($5::text[]) and s.created_at between $3 and $4 limit 100)
+       )
+       select src_id as id, words, body, phones, ($6::int is not null and exists (select 1 from cases x where x.id = c.src_id and x.caller_id = $6)) as same
+         from c where src_id is distinct from $7`,
+      [byWords, byPhone, lo, hi, FINISHED, probe.callerId, probe.excludeId],
+    );
+    const scored = new Map<number, { sameCaller: boolean; similarity: number }>();
+    for (const r of rows) {
+      const docPhones = r.phones.split(/\s+/).filter(Boolean);
+      const sameCaller = r.same || phones.some((p) => docPhones.includes(p));
+      let similarity = 0;
+      if (r.words && words.length) {
+        const w = new Set(r.words);
+        similarity = words.filter((x) => w.has(x)).length / words.length;
+      } else if (!r.words && bigrams.length) {
+        const b = new Set(termLexemes(r.body));
+        similarity = bigrams.filter((x) => b.has(x)).length / bigrams.length;
+      }
+      if (!sameCaller && similarity < minSim) continue;
+      const prev = scored.get(r.id);
+      scored.set(r.id, { sameCaller: sameCaller || !!prev?.sameCaller, similarity: Math.max(similarity, prev?.similarity ?? 0) });
+    }
+    if (!scored.size) return [];
     const { rows: found } = await deps.db.query<{
       id: number; tracking_no: string; title: string; status: string; channel: string; department_id: number | null;
-      department_name: string | null; created_at: Date; same_caller: boolean; shared: number; merged_into: number | null;
+      department_name: string | null; created_at: Date;
     }>(
-      `with win as (
-         select $2::timestamptz - make_interval(days => $3) as lo, $2::timestamptz + make_interval(days => $3) as hi
-       ), cand as (
-         select d.src_id as id, d.tsv from search_docs d, win
-          where $6::tsquery is not null and d.tsv @@ $6::tsquery
-            and d.doc_type in ('case', 'request') and d.src_id <> $1 and d.status <> all($7::text[])
-            and d.created_at >= win.lo and d.created_at <= win.hi
-          order by d.created_at desc limit 500
-       ), scored as (
-         select id, (select count(*) from unnest(tsvector_to_array(tsv)) x where x = any($8::text[]))::int as shared
-           from cand
-       ), same as (
-         select c.id from cases c, win
-          where c.id <> $1 and c.status <> all($7::text[]) and c.created_at >= win.lo and c.created_at <= win.hi
-            and (($4::int is not null and c.caller_id = $4) or ($5::text is not null and c.contact_phone = $5))
-          limit 200
-       )
-       select c.id, c.tracking_no, c.title, c.status, c.channel, c.department_id, dp.name as department_name, c.created_at,
-              c.merged_into, exists (select 1 from same where same.id = c.id) as same_caller, coalesce(s.shared, 0) as shared
-         from cases c
-         left join scored s on s.id = c.id
-         left join departments dp on dp.id = c.department_id
-        where c.id in (select id from same union select id from scored where shared >= $9)`,
-      [caseId, base.created_at, opts.days, base.caller_id, base.contact_phone, tsq, FINISHED, bigrams, Math.max(1, Math.ceil(bigrams.length * minSim))],
+      `select c.id, c.tracking_no, c.title, c.status, c.channel, c.department_id, dp.name as department_name, c.created_at
+         from cases c left join departments dp on dp.id = c.department_id
+        where c.id = any($1::bigint[]) and c.status <> all($2::text[])`,
+      [[...scored.keys()], FINISHED],
     );
-    const items = found
+    return found
       .map((r) => ({
         id: r.id,
         trackingNo: r.tracking_no,
@@ -391,15 +437,65 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
         departmentId: r.department_id,
         departmentName: r.department_name,
         createdAt: r.created_at.toISOString(),
-        sameCaller: r.same_caller,
-        similarity: bigrams.length ? Math.round((r.shared / bigrams.length) * 100) / 100 : 0,
+        sameCaller: scored.get(r.id)!.sameCaller,
+        similarity: Math.round(scored.get(r.id)!.similarity * 100) / 100,
       }))
       .sort((a, b) => Number(b.sameCaller) - Number(a.sameCaller) || b.similarity - a.similarity || b.createdAt.localeCompare(a.createdAt))
       .slice(0, opts.limit);
+  }
+
+  /** 并单 suggestions for an existing case (the dispatcher's queue). */
+  async function duplicates(user: AuthUser, caseId: number, opts: DupOptions) {
+    if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
+    const { rows } = await deps.db.query<{ text: string; caller_id: number | null; phones: string[]; created_at: Date }>(
+      `select c.title || ' ' || c.description as text, c.caller_id, c.created_at,
+              array_remove(array[c.contact_phone, (select number from callers where id = c.caller_id)], null) as phones
+         from cases c where c.id = $1`,
+      [caseId],
+    );
+    const base = rows[0];
+    if (!base) throw new NotFoundError('工单不存在', 'case_not_found');
+    const items = await similar({ text: base.text, phones: base.phones, callerId: base.caller_id, at: base.created_at, excludeId: caseId }, opts);
     return { caseId, days: opts.days, items };
   }
 
-  return { search, duplicates, indexer, parse };
+  /** 并单 suggestions while a case is being written (before it exists): its text, phone numbers and call. */
+  async function duplicatesFor(user: AuthUser, input: { title?: string; description: string; contactPhone?: string; callId?: string }, opts: DupOptions) {
+    if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
+    const phones = input.contactPhone ? [normalizePhone(input.contactPhone)] : [];
+    let callerId: number | null = null;
+    if (input.callId) {
+      const { rows } = await deps.db.query<{ caller_number: string | null; caller_id: number | null }>(
+        `select k.caller_number, (select id from callers where number = k.caller_number) as caller_id from calls k where k.id = $1`,
+        [input.callId],
+      );
+      if (!rows[0]) throw new NotFoundError('通话记录不存在', 'call_not_found');
+      if (rows[0].caller_number) phones.push(rows[0].caller_number);
+      callerId = rows[0].caller_id;
+    }
+    const text = `${input.title ?? ''} ${input.description}`.trim();
+    if (!text) throw new BadRequestError('请填写诉求内容(description)', 'validation_failed');
+    const items = await similar({ text, phones, callerId, at: new Date(), excludeId: null }, opts);
+    return { days: opts.days, items };
+  }
+
+  /** For a page of the dispatcher's queue: how many suggestions each case has, and the best one. */
+  async function duplicateCounts(user: AuthUser, caseIds: number[], opts: DupOptions) {
+    if (!FULL_ACCESS.has(user.role)) throw new ForbiddenError();
+    const out = [];
+    for (const id of [...new Set(caseIds)]) {
+      try {
+        const r = await duplicates(user, id, opts);
+        out.push({ caseId: id, count: r.items.length, best: r.items[0] ?? null });
+      } catch (err) {
+        if (err instanceof NotFoundError) out.push({ caseId: id, count: 0, best: null });
+        else throw err;
+      }
+    }
+    return { days: opts.days, items: out };
+  }
+
+  return { search, duplicates, duplicatesFor, duplicateCounts, indexer, parse };
 }
 
 export type SearchService = ReturnType<typeof createSearchService>;

@@ -40,6 +40,7 @@ const CALLS: Record<CaseAction, Call> = {
   start_callback: { user: () => agent, path: 'callback/call', body: {} },
   callback_close: { user: () => agent, path: 'callback', body: { solved: true, satisfaction: 'satisfied' } },
   callback_reopen: { user: () => agent, path: 'callback', body: { solved: false, satisfaction: 'unsatisfied' } },
+  callback_partial: { user: () => agent, path: 'callback', body: { solved: true, satisfaction: 'satisfied' } },
   merge: { user: () => dispatcher, path: 'merge', body: { intoCaseId: 0 } },
 };
 

@@ -93,10 +93,26 @@ async function lookup(/** @type {SubmitEvent} */ ev) {
         { class: 'history' },
         r.history.map((/** @type {any} */ h) => el('li', {}, el('time', {}, fmtDateTime(h.at)), ' ', h.statusLabel)),
       ),
+      r.mergedCase ? mergedProgress(r.mergedCase) : null,
     );
   } catch (err) {
     fill(box, el('p', { class: 'notice notice-error' }, errText(err)));
   }
+}
+
+/** 并单: the request is handled together with another case; the resident follows that case's progress. */
+function mergedProgress(/** @type {any} */ m) {
+  return el(
+    'section',
+    { id: 'merged-progress' },
+    el('h3', {}, '已与工单 ', m.trackingNo, ' 合并办理 ', el('span', { class: `badge ${m.reply ? 'ok' : ''}` }, m.statusLabel)),
+    fields([
+      ['承办部门', m.departmentName],
+      ['办结时间', m.resolvedAt ? fmtDateTime(m.resolvedAt) : null],
+      ['办理结果', m.reply ? el('div', { class: 'pre' }, m.reply) : '尚未办结'],
+    ]),
+    el('ol', { class: 'history' }, m.history.map((/** @type {any} */ h) => el('li', {}, el('time', {}, fmtDateTime(h.at)), ' ', h.statusLabel))),
+  );
 }
 
 async function loadGuides(/** @type {Event} */ ev) {
