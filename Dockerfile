@@ -1,8 +1,9 @@
 # hotline114 service image: TypeScript compiled with tsc, run with plain node.
+# Node.js 24 (LTS, supported until April 2028); package.json "engines" says which lines are supported (README).
 #   docker build -t hotline114 .        (docker-compose.yml does this as service "hotline114")
 
 # ---- build: all dependencies, compile, then drop the dev dependencies
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -19,7 +20,7 @@ RUN npm run build \
 #   docker run --rm --user "$(id -u)" -v "$PWD/out:/out" hotline114-prompts   → out/welcome.wav, out/num/5.wav, ...
 # docker-compose.yml runs it once into the volume that Asterisk mounts as sounds/zh/hotline114.
 # The script uses Node built-ins only: the compiled file, the text table and the recorded overrides suffice.
-FROM node:20-bookworm-slim AS prompts
+FROM node:24-bookworm-slim AS prompts
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends espeak-ng sox \
  && rm -rf /var/lib/apt/lists/* \
@@ -33,7 +34,7 @@ USER node
 CMD ["node", "dist/cli/prompts.js"]
 
 # ---- runtime
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000

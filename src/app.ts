@@ -173,9 +173,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     fastify.setNotFoundHandler(notFoundHandler);
     registerRouteAccess(fastify); // before any route: collects who may call each one
     registerInputGuard(fastify); // NUL / invalid UTF-8 → 400 before any route runs
+    await registerSecurityHeaders(fastify); // helmet: before any route, /docs included
     await registerOpenApi(fastify);
     await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
-    registerSecurityHeaders(fastify);
     registerRequestLogging(fastify);
     const metrics = createMetrics(fastify, logger); // Prometheus; its HTTP timing hook sees every route
 

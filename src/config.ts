@@ -288,6 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auth: authConfig(r, env),
   };
+  if (cfg.env === 'production') r.problems.push(...productionSecretProblems(env, cfg));
   if (r.problems.length) throw new ConfigError(r.problems);
   return deepFreeze(cfg);
 }
@@ -326,6 +327,40 @@ function authConfig(r: ConfigReader, env: Env): AuthConfig {
     signinPerMin: r.int('SIGNIN_RATE_PER_MIN', 30, 1, 100000),
     oidc,
   };
+}
+
+/** The lab secrets README, docker-compose.yml and asterisk-config/ document: anybody may know them. */
+export const DOCUMENTED_SECRETS = ['hotline114', 'postgres', 'password', 'secret', 'changeme', 'agentpass', 'callerpass'];
+
+/**
+ * Production (NODE_ENV=production) refuses to start with a documented default secret or without a metrics token:
+ * a service on the lab secrets lets anyone on the network drive calls (ARI/AMI) or read the record.
+ */
+export function productionSecretProblems(env: Env, cfg: Pick<Config, 'databaseUrl' | 'ari' | 'ami'>): string[] {
+  const problems: string[] = [];
+  const documented = (v: string) => DOCUMENTED_SECRETS.includes(v.trim().toLowerCase());
+  if (cfg.ari.enabled && (documented(cfg.ari.password) || cfg.ari.password.length < 12)) {
+    problems.push('ARI_PASSWORD is a documented default or shorter than 12 characters: set your own (and the same in ari.conf) for production');
+  }
+  if (cfg.ami.enabled && (documented(cfg.ami.secret) || cfg.ami.secret.length < 12)) {
+    problems.push('AMI_SECRET is a documented default or shorter than 12 characters: set your own (and the same in manager.conf) for production');
+  }
+  if (!env.DATABASE_URL) {
+    problems.push('DATABASE_URL is not set: production needs its own database URL (the default is the local superuser without a password)');
+  } else {
+    let password = '';
+    try {
+      password = decodeURIComponent(new URL(cfg.databaseUrl).password);
+    } catch {
+      // an unparsable URL is already reported by the URL check
+    }
+    if (password && documented(password)) problems.push('DATABASE_URL uses a documented default password: set your own for production');
+  }
+  const metricsToken = env.METRICS_TOKEN ?? '';
+  if (metricsToken.length < 16 || documented(metricsToken)) {
+    problems.push('METRICS_TOKEN must be set (at least 16 characters) in production: /metrics is open without it');
+  }
+  return problems;
 }
 
 function deepFreeze<T>(o: T): T {

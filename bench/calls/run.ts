@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {
         ...process.env,
-        NODE_ENV: 'production',
+        NODE_ENV: 'development', // the simulator's lab secrets: production mode refuses them (nothing else differs)
         LOG_LEVEL: process.env.SERVICE_LOG_LEVEL ?? 'warn',
         PORT: String(port),
         HOST: '127.0.0.1',

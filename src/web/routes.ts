@@ -1,6 +1,7 @@
 // The browser pages (agent console, department inbox, supervisor/admin, resident portal): static files under
-// src/web/public served by the service itself, with a strict Content-Security-Policy (scripts and styles from
-// this origin only, no inline code), so a string that slipped into the DOM could not run anyway.
+// src/web/public served by the service itself, under the strict Content-Security-Policy every response carries
+// (src/http/hooks.ts: scripts and styles from this origin only, no inline code), so a string that slipped into the
+// DOM could not run anyway.
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -15,24 +16,11 @@ export function webRoot(): string {
 
 export const PAGES = ['console', 'department', 'admin', 'portal', 'signin'] as const;
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
-
 export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string } = {}): Promise<void> {
   const root = opts.root ?? webRoot();
   await fastify.register(async (web) => {
     declarePublicScope(web, 'static page files (data comes from the API with its own checks)');
     web.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('content-security-policy', CSP);
       // Pages change with deployments: revalidate every time (ETag / Last-Modified make that cheap).
       reply.header('cache-control', 'no-cache');
       return payload;
