@@ -445,7 +445,11 @@ function report(results: PhaseResult[]): void {
   console.log('\nservice CPU while Asterisk runs Queue() calls it does not handle, vs idle (ms per second of wall time)');
   for (const phase of PHASES) {
     const q = by(phase, 'queue');
-    if (q) console.log(`  ${phase}: ${f1((q.cpu.service ?? 0) / q.cpuWindowSec)} ms/s during Queue() blocks (${f1((q.cpu.service ?? 0) / q.calls)} ms per call), idle ${f1(idleServiceMsPerSec)} ms/s`);
+    if (!q) continue;
+    const above = ((q.cpu.service ?? 0) - idleServiceMsPerSec * q.cpuWindowSec) / q.calls;
+    console.log(
+      `  ${phase}: ${f1((q.cpu.service ?? 0) / q.cpuWindowSec)} ms/s during Queue() blocks, idle ${f1(idleServiceMsPerSec)} ms/s: ${f1((q.cpu.service ?? 0) / q.calls)} ms per Queue() call, ${above.toFixed(2)} above idle`,
+    );
   }
   console.log('\nscreen pop: caller INVITE at Asterisk → call.offered on the agent console (hotline114 blocks), ms');
   console.log('| phase | pops | p50 / p95 / p99 | missing | after call.connected |');
