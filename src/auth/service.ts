@@ -176,10 +176,10 @@ export function createAuthService(deps: { db: Db; logger: Logger; cacheTtlMs?: n
 
   async function createUser(input: CreateUserInput): Promise<UserDto> {
     if (input.role === 'department_staff' && !input.departmentCode) {
-      throw new BadRequestError('部门工作人员必须指定所属部门(departmentCode)', 'department_required');
+      throw new BadRequestError('部门工作人员必须指定所属部门', 'department_required');
     }
     if (input.extension && input.role !== 'agent' && input.role !== 'supervisor') {
-      throw new BadRequestError('只有话务员或班长可以分配分机号(extension)', 'extension_not_allowed');
+      throw new BadRequestError('只有话务员或班长可以分配分机号', 'extension_not_allowed');
     }
     const id = await deps.db.withTransaction(async (tx) => {
       let departmentId: number | null = null;

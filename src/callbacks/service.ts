@@ -179,13 +179,13 @@ export function createCallbacksService(deps: {
     if (!number) throw new BadRequestError('没有市民联系电话，不能回访外呼', 'no_contact_phone');
     const endpoint = await agentEndpoint(user);
     const place = placeCall;
-    if (!place) throw new ServiceUnavailableError('电话系统(ARI)暂时不可用，无法外呼回访', 'ari_unavailable');
+    if (!place) throw new ServiceUnavailableError('电话系统暂时不可用，无法外呼回访', 'ari_unavailable');
     let placed: { callId?: string } | void;
     try {
       placed = await place(endpoint, number);
     } catch (err) {
       deps.logger.warn({ err, caseId }, 'callback originate failed');
-      throw new ServiceUnavailableError('电话系统(ARI)暂时不可用，无法外呼回访', 'ari_unavailable');
+      throw new ServiceUnavailableError('电话系统暂时不可用，无法外呼回访', 'ari_unavailable');
     }
     const callId = (placed && placed.callId) || null;
     let status = c.status;

@@ -77,7 +77,7 @@ function toNoteDto(r: NoteRow): NoteDto {
 
 function cleanContent(content: string): string {
   const c = content.trim();
-  if (!c) throw new BadRequestError('小结内容(content)不能为空', 'validation_failed');
+  if (!c) throw new BadRequestError('小结内容不能为空', 'validation_failed');
   return c;
 }
 
@@ -182,7 +182,7 @@ export function createNotesService(deps: { db: Db }) {
     const after = decodeCursor(input.cursor);
     const callerNumber = input.callerNumber === undefined ? undefined : requirePhone(input.callerNumber, 'callerNumber');
     if (input.from && input.to && Date.parse(input.from) > Date.parse(input.to)) {
-      throw new BadRequestError('开始时间(from)不能晚于结束时间(to)', 'validation_failed');
+      throw new BadRequestError('开始时间不能晚于结束时间', 'validation_failed');
     }
     let agentId = input.agentId;
     if (user.role === 'agent') {

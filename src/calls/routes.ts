@@ -67,7 +67,7 @@ export function callControlRoutes(fastify: FastifyTypeBox, calls: CallService, s
       live(req, user);
       const b = req.body;
       const chosen = [b.departmentCode !== undefined, b.number !== undefined, b.police === true].filter(Boolean).length;
-      if (chosen !== 1) throw new BadRequestError('请在部门(departmentCode)、号码(number)和110(police)中选择且只选择一个转接目标', 'transfer_target_required');
+      if (chosen !== 1) throw new BadRequestError('请在部门、电话号码和 110 中选择且只选择一个转接目标', 'transfer_target_required');
       const target = b.police ? { police: true as const } : b.departmentCode ? { departmentCode: b.departmentCode } : { number: b.number! };
       return calls.transfer(req.params.callId, target, b.mode, user.id);
     },

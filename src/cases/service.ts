@@ -15,6 +15,7 @@ import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
 import { formatLookupCode, issueLookupCode } from '../intake/lookup';
 import { isMobile, type SmsGateway } from '../notify/sms';
+import { fieldLabel } from '../http/field-labels';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -169,7 +170,7 @@ const DEFAULT_INBOX: CaseStatus[] = ['draft', 'returned', 'extension_requested']
 function clean(s: string | undefined, field: string, required: boolean): string | null {
   const v = s?.trim() ?? '';
   if (!v) {
-    if (required) throw new BadRequestError(`字段 ${field} 不能为空`, 'validation_failed');
+    if (required) throw new BadRequestError(`${fieldLabel(field)}不能为空`, 'validation_failed');
     return null;
   }
   return v;
@@ -315,7 +316,7 @@ export function createCasesService(deps: {
     if (dispatchNow) assertRole('dispatch', user.role);
     const id = await db.withTransaction(async (tx) => {
       if (input.categoryId !== undefined && !(await repo.categoryExists(input.categoryId, tx))) {
-        throw new BadRequestError('诉求分类(categoryId)不存在', 'unknown_category');
+        throw new BadRequestError('诉求分类不存在', 'unknown_category');
       }
       if (callIds.length) {
         const found = await repo.existingCalls(callIds, tx);
@@ -363,7 +364,7 @@ export function createCasesService(deps: {
     const given = input.description?.trim();
     const noteText = notes.map((n) => n.content).join('\n');
     if (!given && !noteText) {
-      throw new BadRequestError('该通话还没有通话小结，请填写诉求内容(description)', 'validation_failed');
+      throw new BadRequestError('该通话还没有通话小结，请填写诉求内容', 'validation_failed');
     }
     const description = given && noteText ? `${given}\n\n【通话小结】\n${noteText}` : (given ?? noteText);
     const categoryId = input.categoryId ?? call.category_id ?? [...notes].reverse().find((n) => n.category_id !== null)?.category_id ?? undefined;
@@ -504,7 +505,7 @@ export function createCasesService(deps: {
   async function requestExtension(user: AuthUser, caseId: number, input: { days?: number; until?: string; reason: string }): Promise<CaseDto> {
     const reason = clean(input.reason, 'reason', true);
     if ((input.days === undefined) === (input.until === undefined)) {
-      throw new BadRequestError('请填写延期天数(days)或延期至(until)其中之一', 'validation_failed');
+      throw new BadRequestError('请填写延期天数或延期至日期（二选一）', 'validation_failed');
     }
     return transition(user, caseId, 'request_extension', async (c, _to, tx) => {
       const current = c.resolve_deadline ?? new Date();

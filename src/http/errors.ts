@@ -2,6 +2,7 @@
 // Stack traces never leave the process; unknown errors are logged with the error and answered 500.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../infra/errors';
+import { fieldLabel } from './field-labels';
 import { asUnavailable } from '../infra/unavailable';
 
 export interface ErrorBody {
@@ -53,53 +54,55 @@ function fieldName(context: string | undefined, e: AjvLikeError): string {
   return path || PART_NAMES[context ?? ''] || '请求';
 }
 
-/** One readable Chinese sentence for one schema violation, naming the field. */
+/** One readable Chinese sentence for one schema violation, naming the field in Chinese (「联系电话」). */
 export function describeValidationError(context: string | undefined, e: AjvLikeError): string {
-  const f = fieldName(context, e);
+  const path = fieldName(context, e);
+  const whole = Object.values(PART_NAMES).includes(path) || path === '请求';
+  const f = whole ? path : fieldLabel(path);
   const p = e.params;
   switch (e.keyword) {
     case 'required':
-      return `缺少必填字段 ${f}`;
+      return `缺少必填项${f}`;
     case 'type': {
       const t = String(p.type ?? '').split(',').map((x) => TYPE_NAMES[x] ?? x).join('或');
-      return `字段 ${f} 类型错误，应为${t}`;
+      return `${f}类型错误，应为${t}`;
     }
     case 'minLength':
-      return Number(p.limit) <= 1 ? `字段 ${f} 不能为空` : `字段 ${f} 长度不能少于 ${String(p.limit)} 个字符`;
+      return Number(p.limit) <= 1 ? `${f}不能为空` : `${f}长度不能少于 ${String(p.limit)} 个字符`;
     case 'maxLength':
-      return `字段 ${f} 长度不能超过 ${String(p.limit)} 个字符`;
+      return `${f}长度不能超过 ${String(p.limit)} 个字符`;
     case 'minimum':
     case 'exclusiveMinimum':
-      return `字段 ${f} 不能小于${e.keyword === 'exclusiveMinimum' ? '或等于' : ''} ${String(p.limit)}`;
+      return `${f}不能小于${e.keyword === 'exclusiveMinimum' ? '或等于' : ''} ${String(p.limit)}`;
     case 'maximum':
     case 'exclusiveMaximum':
-      return `字段 ${f} 不能大于${e.keyword === 'exclusiveMaximum' ? '或等于' : ''} ${String(p.limit)}`;
+      return `${f}不能大于${e.keyword === 'exclusiveMaximum' ? '或等于' : ''} ${String(p.limit)}`;
     case 'minItems':
-      return `字段 ${f} 至少需要 ${String(p.limit)} 项`;
+      return `${f}至少需要 ${String(p.limit)} 项`;
     case 'maxItems':
-      return `字段 ${f} 最多允许 ${String(p.limit)} 项`;
+      return `${f}最多允许 ${String(p.limit)} 项`;
     case 'uniqueItems':
-      return `字段 ${f} 不能包含重复项`;
+      return `${f}不能包含重复项`;
     case 'pattern':
-      return `字段 ${f} 格式不正确`;
+      return `${f}格式不正确`;
     case 'format': {
       const name = FORMAT_NAMES[String(p.format)] ?? String(p.format);
-      return `字段 ${f} 格式不正确，应为${name}`;
+      return `${f}格式不正确，应为${name}`;
     }
     case 'enum':
     case 'const': {
       const allowed = Array.isArray(p.allowedValues) ? p.allowedValues : p.allowedValue !== undefined ? [p.allowedValue] : [];
-      return allowed.length ? `字段 ${f} 取值无效，可选值：${allowed.map(String).join('、')}` : `字段 ${f} 取值无效`;
+      return allowed.length ? `${f}取值无效，可选值：${allowed.map(String).join('、')}` : `${f}取值无效`;
     }
     case 'additionalProperties':
-      return `不支持的字段 ${f}`;
+      return `不支持的字段 ${path}`;
     case 'minProperties':
-      return `${f === '请求体' ? '请求体' : `字段 ${f}`}至少需要包含 ${String(p.limit)} 个字段`;
+      return `${whole ? path : f}至少需要包含 ${String(p.limit)} 项`;
     case 'anyOf':
     case 'oneOf':
-      return `字段 ${f} 取值无效`;
+      return `${f}取值无效`;
     default:
-      return `字段 ${f} 不符合要求`;
+      return `${f}不符合要求`;
   }
 }
 

@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { BadRequestError } from '../infra/errors';
 import { normalizePhone } from '../infra/phone';
+import { fieldLabel } from './field-labels';
 
 /**
  * T or null. A plain type becomes `type: [T, 'null']` rather than anyOf: with Fastify's type coercion an anyOf
@@ -60,7 +61,7 @@ export function decodeCursor(cursor: string | undefined): KeysetPosition | null 
   } catch {
     // fall through
   }
-  throw new BadRequestError('分页游标(cursor)无效，请从第一页重新查询', 'invalid_cursor');
+  throw new BadRequestError('分页游标无效，请从第一页重新查询', 'invalid_cursor');
 }
 
 export { normalizePhone } from '../infra/phone';
@@ -70,6 +71,6 @@ export const PHONE_RE = /^\+?[0-9]{3,20}$/;
 /** normalizePhone + validation; throws a readable 400. */
 export function requirePhone(raw: string, field = 'number'): string {
   const n = normalizePhone(raw);
-  if (!PHONE_RE.test(n)) throw new BadRequestError(`字段 ${field} 不是有效的电话号码`, 'invalid_phone');
+  if (!PHONE_RE.test(n)) throw new BadRequestError(`${fieldLabel(field)}不是有效的电话号码`, 'invalid_phone');
   return n;
 }

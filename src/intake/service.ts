@@ -18,6 +18,7 @@ import { redactPersonalData } from '../infra/redact';
 import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
 import { DEFAULT_PUBLIC_LOCATION, publicRequest, type PublicLocationSettings } from './public-view';
 import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches, type LookupLimits } from './lookup';
+import { fieldLabel } from '../http/field-labels';
 
 export const DESCRIPTION_MAX = 4000;
 const OPEN311_STATUSES: Record<'open' | 'closed', string[]> = {
@@ -80,10 +81,10 @@ export function attributesOf(code: string): Open311Attribute[] {
 function cleanText(v: string | undefined, field: string, max: number, required: boolean): string | null {
   const s = (v ?? '').trim();
   if (!s) {
-    if (required) throw new BadRequestError(`字段 ${field} 不能为空`, 'validation_failed');
+    if (required) throw new BadRequestError(`${fieldLabel(field)}不能为空`, 'validation_failed');
     return null;
   }
-  if ([...s].length > max) throw new BadRequestError(`字段 ${field} 长度不能超过 ${max} 个字符`, 'validation_failed');
+  if ([...s].length > max) throw new BadRequestError(`${fieldLabel(field)}长度不能超过 ${max} 个字符`, 'validation_failed');
   return s;
 }
 
@@ -109,7 +110,7 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits;
 
   async function submitWeb(input: WebRequestInput) {
     const category = await repo.categoryByCode(input.category.trim());
-    if (!category) throw new BadRequestError('诉求分类(category)不存在，请从分类列表中选择', 'unknown_category');
+    if (!category) throw new BadRequestError('诉求分类不存在，请从分类列表中选择', 'unknown_category');
     const description = cleanText(input.description, 'description', DESCRIPTION_MAX, true)!;
     const location = cleanText(input.location, 'location', 200, true)!;
     const name = cleanText(input.name, 'name', 50, false);
@@ -117,7 +118,7 @@ export function createIntakeService(deps: { db: Db; lookupLimits?: LookupLimits;
     if (input.phone?.trim()) {
       phone = normalizePhone(input.phone);
       if (!PHONE_RE.test(phone) || phone.replace(/\D/g, '').length < 7) {
-        throw new BadRequestError('联系电话(phone)格式不正确', 'invalid_phone');
+        throw new BadRequestError('联系电话格式不正确', 'invalid_phone');
       }
     }
     const lookupCode = phone ? null : generateLookupCode();

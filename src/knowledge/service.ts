@@ -61,11 +61,11 @@ function cleanFields<T extends ArticleFields>(f: T): T {
   const out = { ...f };
   if (out.title !== undefined) {
     out.title = out.title.trim();
-    if (!out.title) throw new BadRequestError('标题(title)不能为空', 'validation_failed');
+    if (!out.title) throw new BadRequestError('标题不能为空', 'validation_failed');
   }
   if (out.body !== undefined) {
     out.body = out.body.trim();
-    if (!out.body) throw new BadRequestError('正文(body)不能为空', 'validation_failed');
+    if (!out.body) throw new BadRequestError('正文不能为空', 'validation_failed');
   }
   if (out.tags !== undefined) out.tags = [...new Set(out.tags.map((t) => t.trim()).filter(Boolean))];
   return out;

@@ -130,7 +130,7 @@ export class ReportsService {
       if ((err as { code?: string }).code?.startsWith('22')) throw new BadRequestError('时间格式不正确，应为 ISO 8601 日期时间或 YYYY-MM-DD 日期', 'invalid_range');
       throw err;
     });
-    if (!(from.getTime() < to.getTime())) throw new BadRequestError('开始时间(from)必须早于结束时间(to)', 'invalid_range');
+    if (!(from.getTime() < to.getTime())) throw new BadRequestError('开始时间必须早于结束时间', 'invalid_range');
     const max = MAX_BUCKETS[q.granularity];
     if ((await this.repo.bucketCount(from, to, tz, q.granularity)) > max.n) throw new BadRequestError(`时间范围过大：${max.label}`, 'range_too_large');
 

@@ -155,7 +155,7 @@ function decodeCursor(c: string | undefined, relevance: boolean): Cursor | null 
   } catch {
     // fall through
   }
-  throw new BadRequestError('分页游标(cursor)无效，请从第一页重新查询', 'invalid_cursor');
+  throw new BadRequestError('分页游标无效，请从第一页重新查询', 'invalid_cursor');
 }
 
 /** Two significant digits. */
@@ -236,7 +236,7 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     if (input.from) r.from = input.from;
     if (input.to) r.to = input.to;
     if (input.from && input.to && Date.parse(input.from) >= Date.parse(input.to)) {
-      throw new BadRequestError('开始时间(from)必须早于结束时间(to)', 'validation_failed');
+      throw new BadRequestError('开始时间必须早于结束时间', 'validation_failed');
     }
     if (input.callerNumber) r.callerNumber = normalizePhone(input.callerNumber);
     return r;

@@ -90,12 +90,12 @@ describe('enum errors', () => {
     const res = await t.inject({ method: 'POST', url: '/api/agents/me/login', headers: agent.headers, payload: { state: 'sleeping' } });
     expect(res.statusCode).toBe(400);
     const body = res.json() as { message: string; details: unknown[] };
-    expect(body.message).toBe('请求参数错误：字段 state 取值无效，可选值：ready、paused');
+    expect(body.message).toBe('请求参数错误：「状态」取值无效，可选值：ready、paused');
     expect(body.details).toHaveLength(1);
     // a nullable enum (anyOf [enum, null]) too
     const g = await t.inject({ method: 'POST', url: '/api/callers', headers: agent.headers, payload: { number: '13800000000', gender: 'robot' } });
     expect(g.statusCode).toBe(400);
-    expect((g.json() as { message: string }).message).toMatch(/^请求参数错误：字段 gender 取值无效[^；]*$/);
+    expect((g.json() as { message: string }).message).toMatch(/^请求参数错误：「性别」取值无效[^；]*$/);
   });
 });
 

@@ -105,13 +105,18 @@ for (const [method, url, payload, as = 'admin', contentType] of cases) {
   });
 }
 
-it('names the offending field in validation messages', async () => {
+it('names the offending field in Chinese in validation messages (no English field names in brackets)', async () => {
   const res = await t.inject({ method: 'POST', url: '/api/callers', headers: agent.headers, payload: { number: '13800000000', gender: 'robot' } });
   expect(res.statusCode).toBe(400);
   expect(res.json().error).toBe('validation_failed');
-  expect(res.json().message).toContain('gender');
+  expect(res.json().message).toMatch(/^请求参数错误：「性别」取值无效/);
+  expect(res.json().details[0].field).toBe('gender'); // programs still get the API's field name
   const missing = await t.inject({ method: 'POST', url: `/api/calls/${CALL}/notes`, headers: agent.headers, payload: {} });
-  expect(missing.json().message).toBe('请求参数错误：缺少必填字段 content');
+  expect(missing.json().message).toBe('请求参数错误：缺少必填项「小结内容」');
   const long = await t.inject({ method: 'POST', url: `/api/calls/${CALL}/notes`, headers: agent.headers, payload: { content: 'x'.repeat(5001) } });
-  expect(long.json().message).toContain('content 长度不能超过 5000 个字符');
+  expect(long.json().message).toBe('请求参数错误：「小结内容」长度不能超过 5000 个字符');
+  // A rule checked by the service (not the schema) reads the same way.
+  const phone = await t.inject({ method: 'POST', url: '/api/public/requests', payload: { category: 'x', description: '路灯不亮', location: '幸福路', phone: 'abc' } });
+  expect(phone.statusCode).toBe(400);
+  expect(phone.json().message).not.toMatch(/\([a-zA-Z]+\)|[a-z]{3,}/);
 });

@@ -254,19 +254,19 @@ describe('KPI report', () => {
   it('rejects bad ranges and roles with readable messages', async () => {
     const reversed = await kpi('from=2026-03-03&to=2026-03-02');
     expect(reversed.statusCode).toBe(400);
-    expect(reversed.json()).toEqual({ error: 'invalid_range', message: '开始时间(from)必须早于结束时间(to)' });
+    expect(reversed.json()).toEqual({ error: 'invalid_range', message: '开始时间必须早于结束时间' });
     const tooLong = await kpi('from=2026-01-01&to=2026-12-31&granularity=hour');
     expect(tooLong.statusCode).toBe(400);
     expect(tooLong.json()).toMatchObject({ error: 'range_too_large', message: expect.stringContaining('93 天') });
     const garbage = await kpi('from=yesterday');
     expect(garbage.statusCode).toBe(400);
-    expect(garbage.json().message).toMatch(/^请求参数错误：字段 from 格式不正确/);
+    expect(garbage.json().message).toMatch(/^请求参数错误：「开始时间」格式不正确/);
     const badDate = await kpi('from=2026-02-30&to=2026-03-02');
     expect(badDate.statusCode).toBe(400);
     expect(badDate.json()).toMatchObject({ error: 'invalid_range' });
     const badGran = await kpi('granularity=week');
     expect(badGran.statusCode).toBe(400);
-    expect(badGran.json().message).toContain('granularity');
+    expect(badGran.json().message).toContain('「统计粒度」');
     expect((await kpi('from=2026-03-02', a)).statusCode).toBe(403);
     const admin = await t.createUser('admin');
     expect((await kpi('from=2026-03-02&to=2026-03-03', admin)).statusCode).toBe(200);
