@@ -1,7 +1,7 @@
 // Issue 11 item 7: an authorization test generated from the route table. Every route registered by the full app
 // (telephony on, against the simulator, so call-control routes exist too) must declare who may call it
-// (requireRoles() or config.access, src/http/access.ts); then every route × every identity is called over real
-// HTTP and any unexpected 2xx (or a wrong refusal code) fails the test.
+// (requireRoles() or config.access, src/http/access.ts); then every route × every identity (no token, a bad token,
+// each role, a disabled admin) is called over real HTTP and any unexpected 2xx (or a wrong refusal code) fails.
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,6 +16,7 @@ const METRICS_TOKEN = 'metrics-secret-for-the-route-walk';
 
 interface Identity {
   name: string;
+  /** null: must be treated as not signed in (no token, a bad token, a disabled user's token). */
   role: Role | null;
   authorization?: string;
 }
@@ -62,6 +63,13 @@ describe('route × role authorization walk (generated from the route table)', ()
       const u = await lab.t.createUser(role);
       identities.push({ name: role, role, authorization: u.headers.authorization });
     }
+    // A disabled admin: its still-unexpired token must open nothing (disabled through the admin API).
+    const admin = identities.find((i) => i.role === 'admin')!;
+    const disabled = await lab.t.createUser('admin');
+    expect((await lab.t.inject({ method: 'GET', url: '/api/me', headers: disabled.headers })).statusCode).toBe(200); // works until disabled
+    const off = await lab.t.inject({ method: 'POST', url: `/api/admin/users/${disabled.id}/disable`, headers: { authorization: admin.authorization! } });
+    expect(off.statusCode).toBe(204);
+    identities.push({ name: 'disabled admin', role: null, authorization: disabled.headers.authorization });
   }, 30000);
   afterAll(async () => {
     if (savedMetricsToken === undefined) delete process.env.METRICS_TOKEN;
@@ -110,10 +118,12 @@ describe('route × role authorization walk (generated from the route table)', ()
           // test/agents (bad token closes with 4401).
           if (status < 400) failures.push(`${where} (expected a refusal)`);
         } else if ('secret' in access || id.role === null) {
-          if (status !== 401) failures.push(`${where} (expected 401)`);
+          const refusals = id.name === 'disabled admin' ? [401, 403] : [401];
+          if (!refusals.includes(status)) failures.push(`${where} (expected ${refusals.join(' or ')})`);
         } else if (status !== 403) failures.push(`${where} (expected 403)`);
       }
     }
+    if (process.env.ACCESS_WALK_REPORT) process.stdout.write(`route walk: ${table.length} routes, ${identities.length} identities, ${calls} requests\n`);
     expect(failures).toEqual([]);
     // Every route × every identity was really called.
     expect(calls).toBe(table.filter((e) => e.method !== 'OPTIONS').length * identities.length);
