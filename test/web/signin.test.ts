@@ -78,7 +78,7 @@ describeBrowser('sign-in in the browser', () => {
     await page.goto(`${baseUrl}/signin/`);
     await page.waitForURL(`${baseUrl}/department/`);
     await page.context().close();
-  });
+  }, 60000);
 
   it('locks the account after repeated wrong passwords, refuses even the right one while locked, then lets in', async () => {
     const user = await t.createUser('dispatcher', { displayName: '孙派单' });
@@ -107,7 +107,7 @@ describeBrowser('sign-in in the browser', () => {
     const row = await t.app.db.query(`select failed_signins, locked_until from users where id = $1`, [user.id]);
     expect(row.rows[0]).toEqual({ failed_signins: 0, locked_until: null });
     await page.context().close();
-  });
+  }, 60000);
 
   it('signs out here, and everywhere: the other browser is sent back to sign-in', async () => {
     const user = await t.createUser('department_staff', { displayName: '周部门' });
@@ -136,7 +136,7 @@ describeBrowser('sign-in in the browser', () => {
     await second.locator('#signin').waitFor();
     await first.context().close();
     await second.context().close();
-  });
+  }, 60000);
 
   it('forces a new password at the first sign-in after an admin reset', async () => {
     const user = await t.createUser('department_staff', { displayName: '吴新人' });
@@ -174,7 +174,7 @@ describeBrowser('sign-in in the browser', () => {
     const row = await t.app.db.query(`select must_change_password from users where id = $1`, [user.id]);
     expect(row.rows[0]).toEqual({ must_change_password: false });
     await page.context().close();
-  });
+  }, 60000);
 
   it('refuses a form posted from another origin: no CSRF token (same site) or no cookie at all (cross site)', async () => {
     const user = await t.createUser('department_staff', { displayName: '郑受害' });
@@ -216,5 +216,5 @@ describeBrowser('sign-in in the browser', () => {
     await victim.locator('#workspace').waitFor();
     expect(victim.url()).toBe(`${baseUrl}/department/`);
     await victim.context().close();
-  });
+  }, 60000);
 });
