@@ -26,11 +26,24 @@ export interface MissedRow {
   note: string | null;
   matched_call_id: string | null;
   closed_at: Date | null;
+  promised_at: Date | null;
+}
+
+export interface CallbackWorkSummaryRow {
+  open: number;
+  abandoned: number;
+  missed: number;
+  after_hours: number;
+  callback_failed: number;
+  promised_open: number;
+  promised_late: number;
+  oldest_promise_at: Date | null;
+  closed_today: number;
 }
 
 const SELECT = `select m.id, m.caller_number, c.name as caller_name, m.reason, m.status, m.first_call_id, m.last_call_id,
     m.first_missed_at, m.last_missed_at, m.missed_count, m.last_wait_ms, m.max_wait_ms, m.attempts, m.last_attempt_at,
-    m.last_attempt_by, o.result as last_attempt_result, m.result, m.note, m.matched_call_id, m.closed_at
+    m.last_attempt_by, o.result as last_attempt_result, m.result, m.note, m.matched_call_id, m.closed_at, m.promised_at
   from missed_calls m
   left join callers c on c.number = m.caller_number
   left join lateral (select result from outbound_calls where kind = 'missed' and ref_id = m.id order by started_at desc limit 1) o on true`;
@@ -58,6 +71,35 @@ export class MissedRepo {
       this.db.query<{ n: number }>(`select count(*)::int as n from missed_calls m ${w}`, params),
     ]);
     return { rows: list.rows, total: count.rows[0]?.n ?? 0 };
+  }
+
+  /** Open work by kind, promised callbacks (and those older than the limit), entries closed today (China time). */
+  async summary(promiseMaxAgeMin: number): Promise<CallbackWorkSummaryRow> {
+    const { rows } = await this.db.query<CallbackWorkSummaryRow>(
+      `select count(*) filter (where status = 'open')::int as open,
+              count(*) filter (where status = 'open' and reason = 'abandoned')::int as abandoned,
+              count(*) filter (where status = 'open' and reason in ('failed', 'no_agent'))::int as missed,
+              count(*) filter (where status = 'open' and reason = 'after_hours')::int as after_hours,
+              count(*) filter (where status = 'open' and reason = 'callback_failed')::int as callback_failed,
+              count(*) filter (where status = 'open' and promised_at is not null)::int as promised_open,
+              count(*) filter (where status = 'open' and promised_at < now() - make_interval(mins => $1::int))::int as promised_late,
+              min(promised_at) filter (where status = 'open') as oldest_promise_at,
+              count(*) filter (where status in ('called_back', 'closed')
+                                 and closed_at >= (date_trunc('day', now() at time zone 'Asia/Shanghai') at time zone 'Asia/Shanghai'))::int as closed_today
+         from missed_calls`,
+      [promiseMaxAgeMin],
+    );
+    return rows[0]!;
+  }
+
+  /** The promises behind an entry are settled once an agent records a result that closes it. */
+  async settlePromises(id: number, tx?: Queryable): Promise<void> {
+    await this.db.query(
+      `update queue_callbacks set status = 'done', finished_at = coalesce(finished_at, now())
+        where missed_call_id = $1 and status in ('manual', 'failed', 'interrupted')`,
+      [id],
+      tx,
+    );
   }
 
   async get(id: number, tx?: Queryable): Promise<MissedRow | null> {

@@ -9,7 +9,7 @@ const MissedSchema = Type.Object({
   id: Type.Integer(),
   number: Type.String({ description: '来电号码' }),
   callerName: Nullable(Type.String()),
-  reason: Type.String({ description: 'abandoned 排队中挂机 / failed 系统未能接通' }),
+  reason: Type.String({ description: 'abandoned 排队中挂机 / failed、no_agent 系统未能接通 / after_hours 非工作时间预约回电 / callback_failed 保留排位回电未接通' }),
   status: Type.String({ description: 'open 待回拨 / called_back 已回拨 / matched 再次来电已接通 / closed 已关闭' }),
   firstMissedAt: Type.String(),
   lastMissedAt: Type.String({ description: '最近一次未接的来电时间' }),
@@ -25,6 +25,21 @@ const MissedSchema = Type.Object({
   lastCallId: Type.String(),
   matchedCallId: Nullable(Type.String({ description: '匹配到的再次来电' })),
   closedAt: Nullable(Type.String()),
+  kind: Type.Union([Type.Literal('abandoned'), Type.Literal('missed'), Type.Literal('after_hours'), Type.Literal('callback_failed')], {
+    description: '类型：abandoned 排队中挂机 / missed 未接通 / after_hours 非工作时间预约回电 / callback_failed 保留排位回电未接通',
+  }),
+  promisedAt: Nullable(Type.String({ description: '已承诺回电的时间（最早一次仍未完成的承诺）' })),
+});
+
+const Count = Type.Integer({ minimum: 0 });
+const SummarySchema = Type.Object({
+  open: Count,
+  byKind: Type.Object({ abandoned: Count, missed: Count, after_hours: Count, callback_failed: Count }),
+  promisedOpen: Type.Integer({ minimum: 0, description: '已承诺回电、尚未处理的条数' }),
+  promisedLate: Type.Integer({ minimum: 0, description: '已承诺回电且超过时限仍未处理的条数' }),
+  promiseMaxAgeMin: Type.Integer({ description: '承诺回电时限（分钟，CALLBACK_PROMISE_MAX_AGE_MIN）' }),
+  oldestPromiseAt: Nullable(Type.String()),
+  closedToday: Type.Integer({ minimum: 0, description: '今天已处理（已回拨或关闭）的条数' }),
 });
 
 const ROLES = ['agent', 'supervisor', 'admin'] as const;
@@ -58,6 +73,20 @@ export function missedRoutes(fastify: FastifyTypeBox, missed: MissedService): vo
       const q = req.query;
       return missed.list({ status: q.status, number: q.number ? normalizePhone(q.number) : undefined, limit: q.limit, offset: q.offset });
     },
+  );
+
+  fastify.get(
+    '/api/missed-calls/summary',
+    {
+      onRequest: requireRoles(...ROLES),
+      schema: {
+        tags: ['missed-calls'],
+        summary: '回拨工作量：待回拨条数（按类型）、已承诺回电条数及超时未回条数、今日已处理',
+        security: BEARER,
+        response: { 200: SummarySchema, ...AUTH_ERRORS },
+      },
+    },
+    async () => missed.summary(),
   );
 
   fastify.get(

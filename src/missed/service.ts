@@ -26,6 +26,28 @@ export interface MissedDto {
   lastCallId: string;
   matchedCallId: string | null;
   closedAt: string | null;
+  /** abandoned 排队中挂机 / missed 未接通 / after_hours 非工作时间预约回电 / callback_failed 保留排位回电未接通 */
+  kind: MissedKind;
+  /** The oldest callback promised to this resident that is still open (null: none was promised). */
+  promisedAt: string | null;
+}
+
+export type MissedKind = 'abandoned' | 'missed' | 'after_hours' | 'callback_failed';
+
+export interface CallbackWorkSummary {
+  open: number;
+  byKind: Record<MissedKind, number>;
+  promisedOpen: number;
+  /** Promised callbacks older than CALLBACK_PROMISE_MAX_AGE_MIN and still open. */
+  promisedLate: number;
+  promiseMaxAgeMin: number;
+  oldestPromiseAt: string | null;
+  closedToday: number;
+}
+
+function kindOf(reason: string): MissedKind {
+  if (reason === 'abandoned' || reason === 'after_hours' || reason === 'callback_failed') return reason;
+  return 'missed';
 }
 
 export const RESULT_LABELS: Record<MissedResult, string> = {
@@ -68,6 +90,8 @@ export function toDto(r: MissedRow): MissedDto {
     lastCallId: r.last_call_id,
     matchedCallId: r.matched_call_id,
     closedAt: iso(r.closed_at),
+    kind: kindOf(r.reason),
+    promisedAt: iso(r.promised_at),
   };
 }
 
@@ -83,7 +107,21 @@ export class MissedService {
     private readonly db: Db,
     private readonly repo: MissedRepo,
     private readonly agentEndpointTemplate: string,
+    private readonly promiseMaxAgeMin = 24 * 60,
   ) {}
+
+  async summary(): Promise<CallbackWorkSummary> {
+    const r = await this.repo.summary(this.promiseMaxAgeMin);
+    return {
+      open: r.open,
+      byKind: { abandoned: r.abandoned, missed: r.missed, after_hours: r.after_hours, callback_failed: r.callback_failed },
+      promisedOpen: r.promised_open,
+      promisedLate: r.promised_late,
+      promiseMaxAgeMin: this.promiseMaxAgeMin,
+      oldestPromiseAt: iso(r.oldest_promise_at),
+      closedToday: r.closed_today,
+    };
+  }
 
   setDialer(d: ClickToCall | null): void {
     this.dialer = d;
@@ -126,6 +164,7 @@ export class MissedService {
       if (status === null) throw new NotFoundError('未接来电记录不存在', 'missed_call_not_found');
       if (status !== 'open') throw new ConflictError(`该未接来电已处理（${STATUS_LABELS[status]}）`, 'missed_call_closed');
       await this.repo.close(id, user.id, RESULT_STATUS[input.result], input.result, note, tx);
+      if (RESULT_STATUS[input.result] !== 'open') await this.repo.settlePromises(id, tx);
     });
     return this.get(id);
   }

@@ -79,7 +79,7 @@ export function createSupervision(o: {
     logger,
   });
   const recordings = new RecordingService(db);
-  const missed = new MissedService(db, new MissedRepo(db), config.calls.agentEndpointTemplate);
+  const missed = new MissedService(db, new MissedRepo(db), config.calls.agentEndpointTemplate, config.resilience.callbackPromiseMaxAgeMin);
   const reports = new ReportsService(new ReportsRepo(db), { timezone: settings.reportTimezone, serviceLevelSec: settings.serviceLevelSec });
   const metrics = o.metrics;
 
