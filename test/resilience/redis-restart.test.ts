@@ -201,3 +201,32 @@ it('the sweep removes a job whose case no longer waits in that queue, so a case 
   await qa.close();
   await qb.close();
 });
+
+it('a timer that fell due while Redis was gone fires once after the rebuild, and a second rebuild does not fire it again', async () => {
+  const dispatcher = await t.createUser('dispatcher');
+  const d = await createDepartment(t);
+  const res = await t.inject({ method: 'POST', url: '/api/cases', headers: dispatcher.headers, payload: { description: '路灯倒伏', departmentCode: d.code } });
+  const id = res.json().id as number;
+  await flushOutbox(t);
+  await t.app.rebuilder.idle();
+  // Redis goes away, and meanwhile the case's deadline passes (moved into the past instead of waiting days).
+  await redis.kill();
+  await t.app.db.query(
+    `update cases set sla_started_at = now() - interval '2 days', resolve_deadline = now() - interval '1 minute', sign_deadline = now() - interval '1 day' where id = $1`,
+    [id],
+  );
+  await redis.restart();
+  const notices = async () =>
+    (await t.app.db.query<{ kind: string }>(`select kind from case_notices where case_id = $1 order by kind`, [id])).rows.map((r) => r.kind);
+  await until('overdue notices', async () => (await notices()).includes('red') && (await notices()).includes('sign_overdue'), 15_000);
+  await t.app.rebuilder.idle();
+  t.app.rebuilder.wake('sweep');
+  await t.app.rebuilder.idle();
+  const sweep = t.app.rebuilder.runs.at(-1)!.results['work-orders'] as { timersAdded: number };
+  expect(sweep.timersAdded).toBe(0);
+  const kinds = await notices();
+  expect(kinds.filter((k) => k === 'red')).toHaveLength(1);
+  expect(kinds.filter((k) => k === 'sign_overdue')).toHaveLength(1);
+  const { rows } = await t.app.db.query<{ warning_level: string }>(`select warning_level from cases where id = $1`, [id]);
+  expect(rows[0]!.warning_level).toBe('red');
+}, 60_000);
