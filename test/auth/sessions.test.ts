@@ -180,6 +180,20 @@ describe('password sign-in', () => {
     expect((await t.inject({ method: 'GET', url: '/api/me', headers: u.headers })).statusCode).toBe(200);
   });
 
+  it('limits sign-in attempts per client address', async () => {
+    const limited = await build({ env: { SIGNIN_RATE_PER_MIN: '3' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await limited.inject({ method: 'POST', url: '/api/auth/signin', payload: { username: `nobody-${i}`, password: 'guess-guess-1' } });
+        statuses.push(res.statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('gives the Secure flag when the request came over HTTPS through a trusted proxy', async () => {
     const proxied = await build({ env: { TRUST_PROXY: 'true', SIGNIN_RATE_PER_MIN: '10000' } });
     try {

@@ -3,6 +3,7 @@ import { buildApp, type App } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger, type Logger } from '../../src/infra/logger';
 import type { Role } from '../../src/auth/types';
+import { hashPassword } from '../../src/auth/password';
 import { createTestSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './db';
 
 export interface TestUser {
@@ -26,6 +27,10 @@ export interface TestApp {
 }
 
 let seq = 0;
+
+/** The password of every user createUser() makes (the sign-in page tests type it). */
+export const TEST_PASSWORD = 'pw-test-114';
+let testPasswordHash: Promise<string> | null = null;
 
 export function testConfig(schema: string, env: Record<string, string> = {}): Config {
   return loadConfig({
@@ -81,8 +86,10 @@ export async function build(
       extension: withAgent ? String(7000 + seq) : undefined,
     });
     const issued = await app.auth.issueToken(user.id, { label: 'test' });
-    const password = `pw-${seq}-secret`;
-    await app.signIn.setInitialPassword(user.id, password);
+    // One argon2id hash per test process (hashing costs ~25 ms and 19 MiB): every test user shares this password.
+    testPasswordHash ??= hashPassword(TEST_PASSWORD);
+    await app.db.query(`update users set password_hash = $2 where id = $1`, [user.id, await testPasswordHash]);
+    const password = TEST_PASSWORD;
     return {
       password,
       id: user.id,

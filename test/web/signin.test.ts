@@ -138,6 +138,20 @@ describeBrowser('sign-in in the browser', () => {
     await second.context().close();
   }, 60000);
 
+  it('an agent disabled by an admin leaves the open console for the sign-in page at once, and cannot sign in again', async () => {
+    const agent = await t.createUser('agent', { displayName: '冯话务' });
+    const page = await openPage(browser, errors);
+    await signInAs(page, `${baseUrl}/console/`, agent);
+    await page.waitForFunction(() => (window as unknown as { __h114: { wsOpen: boolean } }).__h114.wsOpen);
+    const res = await t.inject({ method: 'POST', url: `/api/admin/users/${agent.id}/disable`, headers: admin.headers });
+    expect(res.statusCode).toBe(204);
+    // The server closes the console's socket (4401); the console reloads and is sent to sign in.
+    await page.waitForURL(`${baseUrl}/signin/?next=${encodeURIComponent('/console/')}`);
+    await fillSignIn(page, agent.username, agent.password);
+    expect(await refused(page, /停用/)).toBe('该账号已被停用，请联系管理员');
+    await page.context().close();
+  }, 60000);
+
   it('forces a new password at the first sign-in after an admin reset', async () => {
     const user = await t.createUser('department_staff', { displayName: '吴新人' });
     const reset = await t.inject({ method: 'POST', url: `/api/admin/users/${user.id}/password`, headers: admin.headers });
