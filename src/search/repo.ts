@@ -177,6 +177,10 @@ export function tiersOf(q: ParsedQuery): number[] {
 
 export type Cursor = { tier: number; ts: string; id: number };
 
+export type SampleLevel = 1 | 2 | 3 | 4;
+/** Documents per sample row at each level (migration 1765200100000_search_sample_levels.sql). */
+export const SAMPLE_RATE: Record<SampleLevel, number> = { 1: 32, 2: 128, 3: 512, 4: 2048 };
+
 const whereOf = (sql: Sql) => (sql.where.length ? `where ${sql.where.join(' and ')}` : '');
 
 export function createSearchRepo(db: Db) {
@@ -222,21 +226,22 @@ export function createSearchRepo(db: Db) {
     },
 
     /**
-     * Estimated counts from the sample (level 2: 1 in 512 documents, level 1: 1 in 32), per facet combination and
-     * ranking tier, unscaled.
+     * Counts in the sample at a level (1: 1 in 32 documents, 2: 1 in 128, 3: 1 in 512, 4: 1 in 2048), per facet
+     * combination and ranking tier, unscaled.
      */
-    async sample(c: Conditions, level: 1 | 2, relevance: boolean): Promise<(ComboRow & { tier: number })[]> {
+    async sample(c: Conditions, level: SampleLevel, relevance: boolean): Promise<(ComboRow & { tier: number })[]> {
       const sql = new Sql();
-      // A literal level so that the planner can use the partial index of level 2.
-      sql.where.push(level === 2 ? 'level >= 2' : 'level >= 1');
+      // A literal level so that the planner can use the partial index of that level.
+      sql.where.push(`level >= ${Number(level)}`);
       addAll(sql, c, null, 'index');
       const tier = relevance ? tierExpr(sql, c.q) : '0';
-      return run<ComboRow & { tier: number }>(
-        { jit: 'off' },
+      // One statement, no transaction: a few hundred rows at most, far below the cost where JIT would start.
+      const { rows } = await db.query(
         `select doc_type, category_id, department_id, status, channel, ${tier} as tier, count(*)::int as n
            from search_sample ${whereOf(sql)} group by 1, 2, 3, 4, 5, 6`,
         sql.params,
       );
+      return rows as unknown as (ComboRow & { tier: number })[];
     },
 
     /**

@@ -21,7 +21,7 @@ import { normalizePhone } from '../http/schemas';
 import { lex, MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, phoneWindows, snippet, termLexemes, tsAnd, tsOr, type ParsedQuery } from './query';
 import { createWordIndexer } from './indexer';
 import type { Segmenter } from './words';
-import { buildConditions, createSearchRepo, monthsTsquery, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
+import { buildConditions, createSearchRepo, monthsTsquery, SAMPLE_RATE, type SampleLevel, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
 
 export const TYPE_LABELS: Record<DocType, string> = { call: '通话小结', case: '工单', request: '网上求助', knowledge: '知识库' };
 export const CHANNEL_LABELS: Record<string, string> = { phone: '电话', web: '网站', open311: 'Open311' };
@@ -190,12 +190,12 @@ export function validateQuery(q: string, words?: (term: string) => string[]): Pa
   return parsed;
 }
 
-/** Sample rates of the levels of search_sample (see migration 1765200000000_search_scale.sql). */
-const SAMPLE_RATE = { 1: 32, 2: 512 } as const;
+/** Sample rows that make an estimate good enough to stop at a coarse level (about ±7 %). */
+const ENOUGH_SAMPLE_ROWS = 200;
 
 export function createSearchService(deps: { db: Db; logger?: Logger; exactThreshold?: number; wordIndexer?: { intervalMs?: number; batch?: number } }) {
   const repo = createSearchRepo(deps.db);
-  const exactThreshold = deps.exactThreshold ?? 5_000;
+  const exactThreshold = deps.exactThreshold ?? 2_000;
   const indexer = createWordIndexer({ db: deps.db, logger: deps.logger, ...deps.wordIndexer });
   let segmenter: Segmenter | null = null;
   void indexer.segmenter().then((s) => (segmenter = s), () => undefined);
@@ -301,14 +301,21 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     }));
   }
 
-  /** The sample's estimate: level 2 first (cheap for any keyword), level 1 when that says fewer than 100,000. */
+  /**
+   * The sample's estimate. Level 4 (1 in 2048, a few hundred rows at most) first; its count predicts how many rows
+   * each finer level would give, so the second query goes straight to the coarsest level expected to hold enough
+   * rows (about ±7 %) — no step reads more than about a thousand rows, however common the keyword. Null when the
+   * finest level says fewer than exactThreshold: then counting exactly is cheap.
+   */
   async function estimate(c: Conditions, relevance: boolean): Promise<{ rows: (ComboRow & { tier: number })[]; scale: number } | null> {
-    const s2 = await repo.sample(c, 2, relevance);
-    const n2 = s2.reduce((a, r) => a + r.n, 0) * SAMPLE_RATE[2];
-    if (n2 >= 100_000) return { rows: s2, scale: SAMPLE_RATE[2] };
-    const s1 = await repo.sample(c, 1, relevance);
-    const n1 = s1.reduce((a, r) => a + r.n, 0) * SAMPLE_RATE[1];
-    return n1 >= exactThreshold ? { rows: s1, scale: SAMPLE_RATE[1] } : null;
+    const count = (rows: ComboRow[]) => rows.reduce((a, r) => a + r.n, 0);
+    const top = await repo.sample(c, 4, relevance);
+    const n4 = count(top);
+    if (n4 >= ENOUGH_SAMPLE_ROWS) return { rows: top, scale: SAMPLE_RATE[4] };
+    const level: SampleLevel = n4 * 4 >= ENOUGH_SAMPLE_ROWS ? 3 : n4 * 16 >= ENOUGH_SAMPLE_ROWS ? 2 : 1;
+    const rows = await repo.sample(c, level, relevance);
+    const n = count(rows) * SAMPLE_RATE[level];
+    return level > 1 || n >= exactThreshold ? { rows, scale: SAMPLE_RATE[level] } : null;
   }
 
   /** A page when there are many matches: tier by tier, walking the newest-first index where a tier is large. */
