@@ -145,7 +145,7 @@ describe('supervision with the simulator', () => {
     expect(asAgent.statusCode).toBe(403);
     const bad = await t.inject({ method: 'POST', url: `/api/supervision/calls/${callId}/spy`, headers: supervisor.headers, payload: { mode: 'shout' } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().message).toMatch(/mode/);
+    expect(bad.json().message).toMatch(/「方式」/);
     const gone = await t.inject({
       method: 'POST',
       url: '/api/supervision/calls/00000000-0000-4000-8000-000000000000/spy',
