@@ -104,6 +104,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Start ARI/AMI call control (default true; tests of the HTTP API pass false). */
   telephony?: boolean;
+  /** The try-it mode (npm run demo: simulated PBX): every page shows a 演示模式 banner. */
+  demo?: boolean;
 }
 
 const MIGRATE_RETRY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', '57P03']);
@@ -230,7 +232,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     open311Routes(fastify, intake, DEFAULT_PUBLIC_LIMITS);
 
     // --- browser pages (issue 6): /console/, /department/, /admin/, /portal/ (and / → /portal/) ---
-    await webRoutes(fastify);
+    await webRoutes(fastify, { demo: opts.demo });
 
     // --- call control: telephony, calls, agents (wired by src/calls + src/agents) ---
     // In scope: config, logger, db, redis, fastify (routes, incl. WebSocket routes: { websocket: true }),

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
+import { Type } from 'typebox';
 import { declarePublicScope } from '../http/access';
 import type { FastifyTypeBox } from '../http/types';
 
@@ -16,8 +17,21 @@ export function webRoot(): string {
 
 export const PAGES = ['console', 'department', 'admin', 'portal', 'signin'] as const;
 
-export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string } = {}): Promise<void> {
+export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string; demo?: boolean } = {}): Promise<void> {
   const root = opts.root ?? webRoot();
+  // Every page asks once whether this is the try-it mode (npm run demo) and then says so in a banner.
+  fastify.get(
+    '/api/public/mode',
+    {
+      config: { access: { public: 'pages show a 演示模式 banner in the try-it mode; nothing else is told' } },
+      schema: {
+        tags: ['public'],
+        summary: '运行模式：demo=true 表示演示模式（模拟电话系统，来电自动生成）',
+        response: { 200: Type.Object({ demo: Type.Boolean() }) },
+      },
+    },
+    async () => ({ demo: opts.demo === true }),
+  );
   await fastify.register(async (web) => {
     declarePublicScope(web, 'static page files (data comes from the API with its own checks)');
     web.addHook('onSend', async (_request, reply, payload) => {

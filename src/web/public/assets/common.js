@@ -400,3 +400,17 @@ export function svg(tag, attrs = {}, ...children) {
 export function fmtPct(v) {
   return v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`;
 }
+
+/** The try-it mode (npm run demo) says so on every page: the phone system is simulated, calls are generated. */
+async function demoBanner() {
+  try {
+    const res = await fetch('/api/public/mode', { headers: { accept: 'application/json' } });
+    if (!res.ok || !(await res.json()).demo) return;
+  } catch {
+    return;
+  }
+  document.body.prepend(
+    el('div', { class: 'demo-banner', id: 'demo-banner', role: 'note' }, '演示模式：电话系统为模拟（未连接 Asterisk），来电由程序自动生成，数据仅供体验。'),
+  );
+}
+if (typeof document !== 'undefined') void demoBanner();
