@@ -344,16 +344,15 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     const after = decodeCursor(input.cursor, relevance);
     const c = buildConditions(q, dims, rows);
     const est = input.exact ? null : await estimate(c, relevance);
-    let page: { id: number; tier: number }[];
-    let counted: { total: number; facets: SearchResult['facets'] };
-    if (est) {
-      [page, counted] = await Promise.all([pageOfMany(c, est, relevance, after, input.limit + 1), facetsOf(est.rows, est.scale)]);
-    } else {
-      const ex = await repo.exact(c, relevance, after, input.limit + 1);
-      page = ex.page;
-      counted = await facetsOf(ex.combos);
-    }
-    const byId = new Map((await repo.details(page.map((p) => p.id))).map((r) => [r.id, r]));
+    // Facet names and the page's rows are read side by side (two pooled connections).
+    const [page, counted, details] = est
+      ? await Promise.all([pageOfMany(c, est, relevance, after, input.limit + 1), facetsOf(est.rows, est.scale)]).then(
+          async ([p, f]) => [p, f, await repo.details(p.map((x) => x.id))] as const,
+        )
+      : await repo.exact(c, relevance, after, input.limit + 1).then(
+          async (ex) => [ex.page, ...(await Promise.all([facetsOf(ex.combos), repo.details(ex.page.map((x) => x.id))]))] as const,
+        );
+    const byId = new Map(details.map((r) => [r.id, r]));
     const pageRows = page.map((p) => ({ row: byId.get(p.id), tier: p.tier })).filter((x): x is { row: PageRow; tier: number } => !!x.row);
     const more = pageRows.length > input.limit;
     const shown = more ? pageRows.slice(0, input.limit) : pageRows;
