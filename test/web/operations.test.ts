@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { startLab, type CallLab } from '../helpers/telephony';
 import type { TestUser } from '../helpers/build';
-import { describeBrowser, launch, openPage, screenshot, signInAs } from './browser';
+import { describeBrowser, launch, openPage, screenshot, signInAs, rawCodesOnPage } from './browser';
 
 const local = (hm: string, day = '2026-03-02') => new Date(`${day}T${hm}:00+08:00`);
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
@@ -140,6 +140,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     expect(await adminPage.locator('#kpi-agents').textContent()).toContain('李话务');
     await adminPage.locator('#kpi').scrollIntoViewIfNeeded();
     await screenshot(adminPage, 'admin-3-kpi');
+    expect(await rawCodesOnPage(adminPage)).toEqual([]); // no English code on the page
 
     // CSV export: fetched with the token, handed to the browser as a download.
     const [download] = await Promise.all([adminPage.waitForEvent('download'), adminPage.locator('#kpi-csv button[data-section=periods]').click()]);
@@ -168,6 +169,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     expect(await row.textContent()).toContain('通话中');
     expect(await adminPage.locator('#live-summary').textContent()).toContain('AMI 正常');
     await screenshot(adminPage, 'admin-4-board-live-call');
+    expect(await rawCodesOnPage(adminPage)).toEqual([]); // no English code on the page
     const before = lab.sim.amiActions.length;
     await row.locator('button[data-spy=listen]').click();
     await adminPage.locator('#message.notice-ok').waitFor();
@@ -240,6 +242,7 @@ describeBrowser('web pages: KPI dashboard, live board with spying, transfer, mis
     await resident.waitFor('bridged');
     await consolePage.waitForFunction((n) => [...document.querySelectorAll('#missed li')].some((li) => li.textContent?.includes(n) && li.textContent.includes('已回拨 1 次')), number);
     await screenshot(consolePage, 'console-6-missed-callback');
+    expect(await rawCodesOnPage(consolePage)).toEqual([]); // no English code on the page
     resident.hangup();
 
     const updated = consolePage.locator('#missed li[data-missed]', { hasText: number });
