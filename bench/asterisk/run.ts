@@ -14,7 +14,7 @@
 // Needs sipp, tcpdump and tshark (apt-get install sip-tester tcpdump tshark), root (tcpdump, the lab PostgreSQL
 // runs as user postgres).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -167,6 +167,10 @@ async function setUp(): Promise<Lab> {
       CALL_WRAPUP_SEC: '0',
     },
   });
+  // The service's log stays in the lab directory (SERVICE_LOG_LEVEL=debug shows each step's timing).
+  const serviceLog = createWriteStream(path.join(dir, 'service.log'));
+  service.child.stdout?.pipe(serviceLog);
+  service.child.stderr?.pipe(serviceLog);
   const base = `http://127.0.0.1:${ports.service}`;
   await until(
     'service up with ARI and AMI',
