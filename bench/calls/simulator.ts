@@ -4,7 +4,9 @@
 //   → {op: 'dial', n, number}     a resident calls 114        ← {ev: 'stasis', n, at}  StasisStart sent (epoch ms)
 //                                                              ← {ev: 'bridged', n}     bridged with an agent
 //   → {op: 'hangup', n}           the resident hangs up        ← {ev: 'destroyed', n}
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { AsteriskSimulator, type SimChannel } from '../../test/asterisk';
 
 const AGENTS = Number(process.env.AGENTS ?? 200);
@@ -12,8 +14,15 @@ const FIRST_EXTENSION = Number(process.env.FIRST_EXTENSION ?? 5000);
 const ANSWER_MS = Number(process.env.ANSWER_MS ?? 50);
 const nowMs = () => performance.timeOrigin + performance.now();
 
+/** The AMI event names manager.conf lets through to the service (`eventfilter(action(include),name(X))`). */
+function managerEventNames(): string[] {
+  const conf = readFileSync(path.resolve(__dirname, '..', '..', 'asterisk-config', 'manager.conf'), 'utf8');
+  return [...conf.matchAll(/^eventfilter\(action\(include\),name\(([A-Za-z]+)\)\)/gm)].map((m) => m[1]!);
+}
+
 async function main(): Promise<void> {
-  const sim = await AsteriskSimulator.start({ defaultSoundMs: 100, ariPassword: process.env.SIM_ARI_PASSWORD, amiSecret: process.env.SIM_AMI_SECRET });
+  // As the real Asterisk with asterisk-config/: AMI sends the service only the event names it handles.
+  const sim = await AsteriskSimulator.start({ defaultSoundMs: 100, ariPassword: process.env.SIM_ARI_PASSWORD, amiSecret: process.env.SIM_AMI_SECRET, amiEventNames: managerEventNames() });
   for (let i = 0; i < AGENTS; i++) sim.addEndpoint(`agent${FIRST_EXTENSION + i}`, { context: 'from-agents', behavior: { answerAfterMs: ANSWER_MS } });
   sim.addEndpoint('benchcaller', { context: 'from-callers' });
 

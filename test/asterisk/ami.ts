@@ -27,6 +27,8 @@ export class AmiServer {
   private server: Server;
   private readonly sessions = new Set<Session>();
   port = 0;
+  /** manager.conf `eventfilter(action(include),name(X))` for every session: only these event names are sent. */
+  eventNames: Set<string> | null = null;
 
   constructor(
     private readonly core: Core,
@@ -68,6 +70,7 @@ export class AmiServer {
 
   /** Broadcast an event to every logged-in session with events on. */
   event(headers: AmiHeaders): void {
+    if (this.eventNames && !this.eventNames.has(headers.find(([k]) => k === 'Event')?.[1] ?? '')) return;
     const text = format(headers);
     for (const s of this.sessions) if (wanted(s, headers)) s.socket.write(text);
   }

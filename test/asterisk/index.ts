@@ -21,6 +21,8 @@ export interface SimulatorOptions {
   amiSecret?: string;
   soundDurationsMs?: Record<string, number>;
   defaultSoundMs?: number;
+  /** As manager.conf's include filters by name (asterisk-config/): only these AMI events are sent. Default: all. */
+  amiEventNames?: string[];
 }
 
 export type SentAriEvent = AriEvent & { asterisk_id: string; application: string };
@@ -62,6 +64,7 @@ export class AsteriskSimulator extends EventEmitter {
       this.amiActions.push(h);
       this.emit('amiAction', h);
     });
+    if (opts.amiEventNames) this.ami.eventNames = new Set(opts.amiEventNames);
     this.http = this.makeHttp();
   }
 

@@ -174,6 +174,36 @@ describe('AmiClient login failure', () => {
   });
 });
 
+describe('AmiClient against a simulator filtering event names like manager.conf', () => {
+  test('gets only the named events; answers to its list actions still arrive', async () => {
+    const sim = await AsteriskSimulator.start({ amiEventNames: ['DeviceStateChange'] });
+    sim.addEndpoint('caller1', { context: 'from-callers' });
+    const ami = new AmiClient({ host: '127.0.0.1', port: sim.amiPort, username: 'hotline114', secret: 'hotline114', logger: captureLogger().logger, backoff: { initialMs: 20, maxMs: 200 } });
+    try {
+      const up = nextEvent(ami, 'up');
+      ami.start();
+      await up;
+      const names = record<AmiEventArgs>(ami, 'event');
+      // A call (Newchannel, Newexten, Hangup…) and the phone going away and back (PeerStatus, ContactStatus,
+      // DeviceStateChange): only the last kind may reach us.
+      const ch = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: 'hotline114' });
+      ch.hangup();
+      await ch.waitFor('destroyed');
+      const gone = nextEvent<AmiEventArgs>(ami, 'event', (n, e) => n === 'DeviceStateChange' && e.state === 'UNAVAILABLE');
+      sim.setOnline('caller1', false);
+      await gone;
+      const back = nextEvent<AmiEventArgs>(ami, 'event', (n, e) => n === 'DeviceStateChange' && e.state === 'NOT_INUSE');
+      sim.setOnline('caller1', true);
+      await back;
+      expect([...new Set(names.map(([n]) => n))]).toEqual(['DeviceStateChange']);
+      expect((await ami.deviceStateList()).length).toBeGreaterThan(0);
+    } finally {
+      await ami.close();
+      await sim.stop();
+    }
+  });
+});
+
 /** A fake AMI that logs in, takes the event mask, and then never answers anything: for timeouts. */
 async function silentAmi(): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
