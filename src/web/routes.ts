@@ -15,7 +15,7 @@ export function webRoot(): string {
   return candidates.find((p) => fs.existsSync(path.join(p, 'console', 'index.html'))) ?? candidates[0]!;
 }
 
-export const PAGES = ['console', 'department', 'admin', 'portal', 'signin'] as const;
+export const PAGES = ['console', 'department', 'admin', 'portal', 'signin', 'users'] as const;
 
 export async function webRoutes(fastify: FastifyTypeBox, opts: { root?: string; demo?: boolean } = {}): Promise<void> {
   const root = opts.root ?? webRoot();

@@ -190,6 +190,42 @@ describeBrowser('sign-in in the browser', () => {
     await page.context().close();
   }, 60000);
 
+  it('an admin creates a user with a temporary password, disables and enables them on the users page', async () => {
+    const page = await openPage(browser, errors);
+    await signInAs(page, `${baseUrl}/admin/`, admin);
+    await page.locator('#link-users').click();
+    await page.waitForURL(`${baseUrl}/users/`);
+    await page.locator('#new-username').fill('chen.hw');
+    await page.locator('#new-name').fill('陈话务');
+    await page.locator('#new-role').selectOption('agent');
+    await page.locator('#new-ext').fill('8801');
+    await page.locator('#create button[type=submit]').click();
+    const temp = (await page.locator('#temp-password').textContent()) ?? '';
+    expect(temp).toMatch(/^[A-Za-z0-9]{12}$/);
+    const newRow = page.locator('tr[data-user="chen.hw"]');
+    expect(await newRow.locator('td').allTextContents()).toEqual(['chen.hw', '陈话务', '话务员', '分机 8801', '正常', '重置密码 停用']);
+    await screenshot(page, 'users-page');
+
+    // The new user signs in with the temporary password and must replace it.
+    const other = await openPage(browser, errors);
+    await other.goto(`${baseUrl}/console/`);
+    await other.waitForURL(/\/signin\//);
+    await fillSignIn(other, 'chen.hw', temp);
+    await other.locator('#change').waitFor();
+
+    page.on('dialog', (d) => void d.accept());
+    await newRow.locator('button[data-action=disable]').click();
+    await page.locator('tr[data-user="chen.hw"] button[data-action=enable]').waitFor();
+    expect(await page.locator('tr[data-user="chen.hw"] td').nth(4).textContent()).toBe('已停用');
+    // The half-finished sign-in of the disabled user is over.
+    const status = await other.evaluate(() => fetch('/api/auth/session').then((r) => r.status));
+    expect(status).toBe(401);
+    await page.locator('tr[data-user="chen.hw"] button[data-action=enable]').click();
+    await page.locator('tr[data-user="chen.hw"] button[data-action=disable]').waitFor();
+    await other.context().close();
+    await page.context().close();
+  }, 60000);
+
   it('refuses a form posted from another origin: no CSRF token (same site) or no cookie at all (cross site)', async () => {
     const user = await t.createUser('department_staff', { displayName: '郑受害' });
     const victim = await openPage(browser, errors);

@@ -50,7 +50,7 @@ export async function requireSession(allow) {
     toSignIn('&change=1');
     return new Promise(() => undefined);
   }
-  mountAccount();
+  mountAccount(s.user);
   const refused = allow(s.user);
   if (refused) {
     const box = document.createElement('div');
@@ -82,8 +82,11 @@ export async function signOut(everywhere = false) {
 
 let mounted = false;
 
-/** Shows and wires #btn-signout, and adds 修改密码 / 退出所有设备 next to it. */
-function mountAccount() {
+/**
+ * Shows and wires #btn-signout, and adds 修改密码 / 退出所有设备 (and 用户管理 for admins) next to it.
+ * @param {any} user
+ */
+function mountAccount(user) {
   const out = document.getElementById('btn-signout');
   if (!out || mounted) return;
   mounted = true;
@@ -102,4 +105,11 @@ function mountAccount() {
   change.href = `/signin/?change=1&next=${encodeURIComponent(location.pathname)}`;
   change.textContent = '修改密码';
   out.after(change, ' ', all);
+  if (user.role === 'admin' && location.pathname !== '/users/') {
+    const users = document.createElement('a');
+    users.id = 'link-users';
+    users.href = '/users/';
+    users.textContent = '用户管理';
+    out.before(users, ' ');
+  }
 }
