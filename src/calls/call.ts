@@ -62,6 +62,11 @@ export class Call {
   hangupAfterPlayback = false;
   /** Set while caller and agent are being bridged; hangups handled meanwhile wait for it. */
   connecting: Promise<void> | null = null;
+  /**
+   * Set when the switch, not a person, cut the call (Asterisk shutting down or restarting): the record then says
+   * hangup by `system` with this cause instead of blaming whichever side's channel went first.
+   */
+  systemEnd: string | null = null;
   skill: string | null = null;
   lookup: Promise<ScreenPopContext | null> = Promise.resolve(null);
   /** Last write of this call's record; pops wait for it so nobody sees a state the database does not have. */

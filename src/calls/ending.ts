@@ -8,13 +8,24 @@ import { destroyBridge, hangupQuietly, type CallContext, type Flow, type HangupB
 export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGone' | 'finish' | 'releaseAgent'> {
   const { flow } = ctx;
 
+  /**
+   * Who ended the call, and why: the side whose channel went, unless the switch cut it (Asterisk stopping or
+   * restarting) or we lost it while disconnected from Asterisk — then the system.
+   */
+  function endedBy(call: Call, side: 'caller' | 'agent', why: string): { hangup_by: 'caller' | 'agent' | 'system'; hangup_cause: string } {
+    if (call.systemEnd) return { hangup_by: 'system', hangup_cause: call.systemEnd };
+    if (why === 'lost_while_disconnected') return { hangup_by: 'system', hangup_cause: why };
+    return { hangup_by: side, hangup_cause: why };
+  }
+
   /** Caller hung up: abandoned if no agent had answered yet, else the conversation ends. */
   async function callerGone(call: Call, why: string): Promise<void> {
     if (call.isOver) return;
+    const by = endedBy(call, 'caller', why);
     if (call.state === 'survey') return flow.endSurvey(call, null, 'caller_hangup');
     if (call.state === 'answered' && call.phase === 'after_hours') {
       call.clearTimers();
-      await call.transition('closed', { ended_at: new Date(), hangup_by: 'caller', hangup_cause: why });
+      await call.transition('closed', { ended_at: new Date(), ...by });
       return finish(call, null);
     }
     if (call.keptPlace?.claimed && call.state !== 'connected') {
@@ -24,30 +35,30 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
     if (call.state === 'transferring' || call.state === 'transferred') {
       const now = Date.now();
       call.clearTimers();
-      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'caller', hangup_cause: why });
-      await finish(call, 'caller');
+      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), ...by });
+      await finish(call, by.hangup_by);
       return;
     }
     const now = Date.now();
     call.clearTimers();
     ctx.queue.remove(call);
     if (call.state === 'connected' && call.agentId !== null) {
-      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), hangup_by: 'caller', hangup_cause: why });
+      await call.transition('ended', { ended_at: new Date(now), talk_ms: now - (call.connectedAt ?? now), ...by });
       if (call.agentChannelId) await hangupQuietly(ctx, call.agentChannelId);
       // The console hears "ended" before the agent can be offered the next call.
-      await releaseAgent(call, 'caller');
-      await finish(call, 'caller');
+      await releaseAgent(call, by.hangup_by);
+      await finish(call, by.hangup_by);
       return;
     }
     const offer = call.offer;
     call.offer = null;
     // Same per-call chain: the offer's end commits before the abandoned state anyone is told about.
     if (offer) void ctx.repo.endOffer(call.id, offer.channelId, 'cancelled', new Date(now));
-    await call.transition('abandoned', { ended_at: new Date(now), wait_ms: now - call.startedAt, hangup_by: 'caller', hangup_cause: why });
+    await call.transition('abandoned', { ended_at: new Date(now), wait_ms: now - call.startedAt, ...by });
     if (offer) {
       if (offer.timer) clearTimeout(offer.timer);
       await hangupQuietly(ctx, offer.channelId);
-      const ended = { outcome: 'abandoned', hangupBy: 'caller' } as const;
+      const ended = { outcome: 'abandoned', hangupBy: by.hangup_by } as const;
       if (offer.answered) {
         await ctx.release.afterCall(offer.agentId, call.id, ended, { wrapMs: 0, now });
       } else {
@@ -63,12 +74,13 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
     if (call.state !== 'connected' || call.agentId === null) return;
     if (call.transfer?.answered) return flow.leaveThreeWay(call, why);
     const now = Date.now();
-    const talk = { talk_ms: now - (call.connectedAt ?? now), hangup_by: 'agent' as const, hangup_cause: why };
-    if (!ctx.settings.survey || why === 'lost_while_disconnected') {
+    const by = endedBy(call, 'agent', why);
+    const talk = { talk_ms: now - (call.connectedAt ?? now), ...by };
+    if (!ctx.settings.survey || by.hangup_by === 'system') {
       await call.transition('ended', { ended_at: new Date(now), ...talk });
       await hangupQuietly(ctx, call.channelId);
-      await releaseAgent(call, 'agent');
-      await finish(call, 'agent');
+      await releaseAgent(call, by.hangup_by);
+      await finish(call, by.hangup_by);
       return;
     }
     // The caller stays on for the survey; the agent is free (wrap-up) right away.

@@ -80,21 +80,40 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     return stats;
   }
 
-  /** A call of a previous run of this node whose caller is still on the line. */
+  /**
+   * A call of a previous run of this node whose caller is still on the line. Its legs are mapped in the same tick
+   * as the call is registered, and until the adoption is complete a hangup of any of them waits for it (as during
+   * bridging): otherwise a leg that hangs up while we read its record is never seen, and the call never ends.
+   */
   async function adopt(row: CallRow, live: Map<string, ChannelSnapshot>): Promise<void> {
-    const { repo, transfers, acd } = ctx;
-    const call = new Call(row.id, row.channel_id, row.caller_number, row.caller_name, row.started_at.getTime(), repo, row.state);
+    const call = new Call(row.id, row.channel_id, row.caller_number, row.caller_name, row.started_at.getTime(), ctx.repo, row.state);
     call.offerCount = row.offer_count;
     call.answered = row.answered_at !== null || live.get(row.channel_id)?.state === 'Up';
     call.bridgeId = row.bridge_id;
     if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
     ctx.registry.add(call);
+    for (const id of live.keys()) if (id.startsWith(`${row.id}-`)) ctx.registry.mapChannel(id, call);
+    if (row.agent_channel_id && live.has(row.agent_channel_id)) ctx.registry.mapChannel(row.agent_channel_id, call);
     call.lookup = ctx.lookup(row.caller_number, row.id).catch(() => null);
+    const adopting = adoptAs(call, row, live);
+    const settled = adopting.then(
+      () => undefined,
+      () => undefined,
+    );
+    call.connecting = settled;
+    try {
+      await adopting;
+    } finally {
+      if (call.connecting === settled) call.connecting = null;
+    }
+  }
+
+  async function adoptAs(call: Call, row: CallRow, live: Map<string, ChannelSnapshot>): Promise<void> {
+    const { repo, transfers, acd } = ctx;
     if (row.state === 'connected' && row.agent_channel_id && live.has(row.agent_channel_id) && row.agent_id !== null) {
       call.agentId = row.agent_id;
       call.agentChannelId = row.agent_channel_id;
       call.connectedAt = row.connected_at?.getTime() ?? Date.now();
-      ctx.registry.mapChannel(row.agent_channel_id, call);
       return;
     }
     if (row.state === 'survey') {
@@ -112,7 +131,6 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
       call.connectedAt = row.connected_at?.getTime() ?? Date.now();
       if (leg) {
         call.transfer = await transfers.adopt(leg, row.agent_id ?? 0);
-        ctx.registry.mapChannel(leg, call);
         return;
       }
       await call.transition('ended', { ended_at: new Date(), hangup_by: 'system', hangup_cause: 'lost_while_disconnected' });
@@ -121,6 +139,7 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
       return;
     }
     // Not connected any more (or never was): any agent or transfer leg is stale; the caller waits again at the front.
+    for (const [id] of live) if (id !== row.channel_id) ctx.registry.unmapChannel(id);
     for (const [id] of live) {
       if (id.startsWith(`${row.id}-t`)) {
         await hangupQuietly(ctx, id);

@@ -7,6 +7,9 @@ import type { Call } from './call';
 import type { CallState } from './state';
 import { DIAL_FAILURES, guard, hangupQuietly, type CallContext } from './context';
 
+/** asterisk/channel.h: the soft hangup flag of a shutdown (`core stop|restart now`, or gracefully once idle). */
+const SOFTHANGUP_SHUTDOWN = 4;
+
 type Handler<A extends unknown[]> = (...args: A) => Promise<void> | void;
 
 export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () => Promise<unknown> }): { start(): Promise<void>; stop(): void } {
@@ -83,12 +86,23 @@ export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () =>
     await onPromptEnd[call.state]?.(call);
   }
 
+  /**
+   * Asterisk soft-hangs up every channel with AST_SOFTHANGUP_SHUTDOWN (ChannelHangupRequest cause 4, soft) when it
+   * stops or restarts, before their StasisEnd: the call ends by the system, not by the caller or the agent.
+   */
+  function hangupRequested(channelId: string, cause: number | undefined, soft: boolean | undefined): void {
+    if (!soft || cause !== SOFTHANGUP_SHUTDOWN) return;
+    const call = ctx.registry.forChannel(channelId);
+    if (call && !call.isOver) call.systemEnd = 'asterisk_shutdown';
+  }
+
   const onMessage = (channel: string) => {
     if (channel === ctx.acd.availabilityChannel) flow.kick();
   };
 
   async function start(): Promise<void> {
     sw.on('stasisStart', (e) => guard(ctx, 'stasisStart', () => stasisStart(e.channel, e.args)));
+    sw.on('hangupRequest', (e) => hangupRequested(e.channel.id, e.cause, e.soft));
     sw.on('stasisEnd', (e) => guard(ctx, 'stasisEnd', () => channelGone(e.channel.id, 'stasis_end')));
     sw.on('channelDestroyed', (e) => guard(ctx, 'channelDestroyed', () => channelGone(e.channel.id, `cause_${e.cause}`, e.cause)));
     sw.on('dial', (e) => guard(ctx, 'dial', () => dial(e.peer.id, e.dialstatus)));

@@ -122,6 +122,12 @@ export class AriEventServer {
     });
   }
 
+  /** Resolves once every socket has handed its queued events to the kernel (before a graceful shutdown). */
+  async flushed(deadlineMs = 2000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while ([...this.sockets].some((ws) => ws.bufferedAmount > 0) && Date.now() < until) await new Promise((r) => setImmediate(r));
+  }
+
   /** Server-side close of every events socket (the clients should reconnect). */
   dropAll(): void {
     for (const ws of this.sockets) ws.terminate();

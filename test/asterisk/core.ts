@@ -33,7 +33,7 @@ export interface SimChannel {
   readonly appArgs: string[];
   hangup(): void;
   sendDtmf(digit: string, durationMs?: number): void;
-  waitFor(state: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged'): Promise<void>;
+  waitFor(state: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged', timeoutMs?: number): Promise<void>;
   readonly mohPlaying: boolean;
   readonly ringing: boolean;
   readonly playbacks: string[];
@@ -144,7 +144,11 @@ export class ChannelImpl implements SimChannel {
     this.core.dtmf(this, digit, durationMs);
   }
 
-  waitFor(what: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged'): Promise<void> {
+  /**
+   * Resolves once the channel is in that state; rejects after `timeoutMs` so a test that waits for something that
+   * never happens fails with a message (and runs its clean-up) instead of hanging until Jest's timeout.
+   */
+  waitFor(what: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged', timeoutMs = 10_000): Promise<void> {
     const cond = (): boolean => {
       switch (what) {
         case 'Up':
@@ -160,7 +164,21 @@ export class ChannelImpl implements SimChannel {
       }
     };
     if (cond()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ cond, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`channel ${this.id} (${this.endpoint}) not ${what} within ${timeoutMs} ms (state ${this.state}${this.destroyed ? ', destroyed' : ''})`));
+      }, timeoutMs);
+      const waiter = {
+        cond,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   checkWaiters(): void {
@@ -253,6 +271,11 @@ export class Core extends EventEmitter {
     if (!t) return;
     clearTimeout(t);
     this.timers.delete(t);
+  }
+
+  /** `core restart now`: every channel is soft-hung up for the shutdown, with its events, before Asterisk goes. */
+  hangupAllForShutdown(): void {
+    for (const ch of [...this.channelMap.values()]) this.hangupChannel(ch, 'shutdown');
   }
 
   /** Forget every channel, bridge and playback without events (an Asterisk restart). */
@@ -639,14 +662,17 @@ export class Core extends EventEmitter {
    * Hang a channel up. `kind` app = DELETE /channels (soft hangup, ChannelHangupRequest cause 32 soft);
    * remote = BYE from the phone (ChannelHangupRequest without cause).
    */
-  hangupChannel(ch: ChannelImpl, kind: 'app' | 'remote', cause = 16): void {
+  hangupChannel(ch: ChannelImpl, kind: 'app' | 'remote' | 'shutdown', cause = 16): void {
     if (ch.destroyed || ch.hangingUp) return;
     ch.hangingUp = true;
     for (const t of ch.timers) this.clearTimer(t);
     ch.timers.clear();
-    if (kind === 'app') {
-      this.chanEvent(ch, 'ChannelHangupRequest', {}, { cause: 32, soft: true });
-      this.ami('SoftHangupRequest', 'call,all', [...this.chanHeaders(ch), ['Cause', '32']]);
+    if (kind === 'app' || kind === 'shutdown') {
+      // ast_softhangup publishes the soft hangup flag as the cause: AST_SOFTHANGUP_EXPLICIT (32) for DELETE
+      // /channels, AST_SOFTHANGUP_SHUTDOWN (4) from ast_softhangup_all() when Asterisk stops or restarts.
+      const flag = kind === 'app' ? 32 : 4;
+      this.chanEvent(ch, 'ChannelHangupRequest', {}, { cause: flag, soft: true });
+      this.ami('SoftHangupRequest', 'call,all', [...this.chanHeaders(ch), ['Cause', String(flag)]]);
     } else {
       this.chanEvent(ch, 'ChannelHangupRequest');
       this.ami('HangupRequest', 'call,all', this.chanHeaders(ch));

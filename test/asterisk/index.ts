@@ -239,8 +239,15 @@ export class AsteriskSimulator extends EventEmitter {
     this.ami.dropAll();
   }
 
-  /** Like an Asterisk restart: every channel and bridge gone (no events), all connections dropped. */
-  async restart(): Promise<void> {
+  /**
+   * Like an Asterisk restart: every channel and bridge gone, all connections dropped. Abrupt by default (a crash:
+   * no events); `graceful` is `core restart now`: channels are hung up for the shutdown, with their events, first.
+   */
+  async restart(opts: { graceful?: boolean } = {}): Promise<void> {
+    if (opts.graceful) {
+      this.core.hangupAllForShutdown();
+      await this.events.flushed();
+    }
     const wasDown = this.ariDown;
     if (!wasDown) await this.closeHttp();
     await this.ami.close();

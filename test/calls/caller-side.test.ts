@@ -6,7 +6,6 @@ import { isOpenAt, parseOpeningHours } from '../../src/calls/hours';
 import { WorkCalendar } from '../../src/sla/calendar';
 
 // Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
 
 /** A one-hour window (China time) that excludes now, so the hotline is closed for the test. */
 function closedWindow(): string {

@@ -3,7 +3,6 @@
 import { startLab, type CallLab } from '../helpers/telephony';
 
 // Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
 
 describe('114 call flow', () => {
   let lab: CallLab;
