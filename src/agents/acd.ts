@@ -61,6 +61,50 @@ end
 return false
 `;
 
+// Several waiting callers at once, oldest first (ARGV: callId, skill pairs): each gets the longest-idle eligible agent
+// not yet taken in this run, so a burst of callers with free agents is matched in one round trip. The idle set is read
+// once; a skill nobody can serve now is not searched again for later callers.
+const LUA_RESERVE_MANY = `
+local prefix, now, node, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
+local blocking = {}
+for s in string.gmatch(ARGV[4], '[^,]+') do blocking[s] = true end
+local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCORES')
+local agents = {}
+for i = 1, #ids, 2 do
+  local id, score = ids[i], ids[i + 1]
+  local f = redis.call('HMGET', prefix .. 'agent:' .. id, 'state', 'device', 'skills', 'ext', 'endpoint', 'unreachableUntil')
+  local st = f[1]
+  if not st then
+    -- hash gone (logged out elsewhere): drop the stale idle entry
+    redis.call('ZREM', prefix .. 'idle', id)
+  elseif (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and (tonumber(f[6] or '') or 0) <= now then
+    agents[#agents + 1] = { id = id, score = score, skills = ',' .. (f[3] or '') .. ',', ext = f[4] or '', endpoint = f[5] or '' }
+  end
+end
+local out, exhausted = {}, {}
+for c = 1, n do
+  local callId, skill = ARGV[4 + 2 * c], ARGV[5 + 2 * c]
+  if #out == #agents then break end
+  if not exhausted[skill] then
+    local found = false
+    for j = 1, #agents do
+      local a = agents[j]
+      if not a.taken and (skill == '' or string.find(a.skills, ',' .. skill .. ',', 1, true) ~= nil) then
+        a.taken = true
+        found = true
+        redis.call('ZREM', prefix .. 'idle', a.id)
+        redis.call('HSET', prefix .. 'agent:' .. a.id, 'state', 'reserved', 'call', callId, 'since', now, 'node', node,
+          'idleScore', a.score, 'reason', '', 'wrapUntil', '')
+        out[#out + 1] = { callId, a.id, a.ext, a.endpoint }
+        break
+      end
+    end
+    if not found then exhausted[skill] = true end
+  end
+end
+return out
+`;
+
 // One given agent (a transfer recall back to the agent who handled the caller): eligible when ready or in
 // wrap-up (wrap-up is exactly when they would want their caller back), with a phone that can ring.
 const LUA_RESERVE_AGENT = `
@@ -310,6 +354,17 @@ export class Acd {
       | null;
     if (!r) return null;
     return { agentId: Number(r[0]), extension: r[1], endpoint: r[2] };
+  }
+
+  /**
+   * Reserves agents for several waiting callers in one round trip, in the order given (oldest first); the result
+   * names the caller each reservation is for. Callers left out found no agent.
+   */
+  async reserveMany(callers: { callId: string; skill: string | null }[], now = Date.now()): Promise<(Reservation & { callId: string })[]> {
+    if (!callers.length) return [];
+    const args = callers.flatMap((c) => [c.callId, c.skill ?? '']);
+    const r = (await this.run(LUA_RESERVE_MANY, this.p, now, this.nodeId, BLOCKING_DEVICE_STATES.join(','), callers.length, ...args)) as [string, string, string, string][];
+    return r.map(([callId, id, extension, endpoint]) => ({ callId, agentId: Number(id), extension, endpoint }));
   }
 
   async reserveAgent(agentId: number, callId: string, now = Date.now()): Promise<Reservation | null> {

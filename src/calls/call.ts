@@ -1,7 +1,7 @@
 // One live 114 call on this process: its state, channels and timestamps. Transitions are checked against
 // state.ts and written to PostgreSQL through CallRepo before anyone is told about them.
 import { canTransition, IllegalCallTransition, outcomeOf, TERMINAL, type CallState } from './state';
-import type { CallPatch, CallRepo } from './repo';
+import type { CallPatch, CallRepo, InsertCall } from './repo';
 import type { Transfer } from './transfer-repo';
 
 export interface Offer {
@@ -71,6 +71,11 @@ export class Call {
   lookup: Promise<ScreenPopContext | null> = Promise.resolve(null);
   /** Last write of this call's record; pops wait for it so nobody sees a state the database does not have. */
   written: Promise<void> = Promise.resolve();
+  /**
+   * The record's first write, held back while the dispatcher looks for an agent (one Redis round trip): an offer
+   * made at once goes into the same statement. Any other write, or no agent, sends it as it is.
+   */
+  pendingInsert: InsertCall | null = null;
 
   constructor(
     readonly id: string,
@@ -88,6 +93,25 @@ export class Call {
     return TERMINAL.has(this.state);
   }
 
+  /** Sends the held-back first write of the record, if any. */
+  flushInsert(): void {
+    const ins = this.pendingInsert;
+    if (!ins) return;
+    this.pendingInsert = null;
+    this.written = this.repo.insertCall(ins);
+  }
+
+  /** queued → offering as the record's first write: row, events and the offer in one statement. */
+  offerInFirstWrite(offer: NonNullable<InsertCall['offer']>): Promise<void> {
+    const ins = this.pendingInsert;
+    if (!ins) throw new Error(`call ${this.id}: no first write pending`);
+    if (!canTransition(this.state, 'offering')) throw new IllegalCallTransition(this.id, this.state, 'offering');
+    this.pendingInsert = null;
+    this.state = 'offering';
+    this.written = this.repo.insertCall({ ...ins, state: 'offering', offer });
+    return this.written;
+  }
+
   /** Changes state and queues the record update; throws on an illegal transition (a bug, never user input). */
   transition(
     to: CallState,
@@ -98,6 +122,7 @@ export class Call {
   ): Promise<void> {
     const from = this.state;
     if (!canTransition(from, to)) throw new IllegalCallTransition(this.id, from, to);
+    this.flushInsert();
     this.state = to;
     const outcome = outcomeOf(to);
     this.written = this.repo.transition(this.id, from, to, outcome ? { ...patch, outcome } : patch, detail, offer, answeredOfferChannel);

@@ -1,6 +1,8 @@
 // Step: match waiting callers with available agents. Every waiting caller that can get an agent gets one in the
 // same run (offers go out in parallel, never one per tick); bursts of triggers coalesce into back-to-back runs;
 // a timer wakes the dispatcher when the next wrap-up ends, since nothing else announces it.
+import type { Reservation } from '../agents/acd';
+import type { Call } from './call';
 import { guard, type CallContext, type Flow } from './context';
 
 export function dispatchStep(ctx: CallContext): Pick<Flow, 'kick' | 'scheduleWake'> & { stop(): void } {
@@ -27,43 +29,47 @@ export function dispatchStep(ctx: CallContext): Pick<Flow, 'kick' | 'scheduleWak
   }
 
   async function dispatch(): Promise<void> {
-    const { acd, queue, flow } = ctx;
-    if (!queue.size || !ctx.sw.isUp) return;
-    const exhausted = new Set<string>();
-    for (const call of queue.ordered()) {
-      const skillKey = call.skill ?? '';
-      if (exhausted.has(skillKey) || call.state !== 'queued') continue;
-      const res = await acd.reserve(call.id, call.skill);
-      if (!res) {
-        ctx.log.debug({ callId: call.id, waiting: queue.size, sinceStasisMs: performance.now() - call.receivedAt }, 'no agent available');
-        exhausted.add(skillKey);
-        continue;
-      }
+    const { acd, queue } = ctx;
+    if (!queue.size) return;
+    if (!ctx.sw.isUp) {
+      for (const call of queue.ordered()) call.flushInsert();
+      return;
+    }
+    // Every waiting caller is matched in one round trip, oldest first; offers then go out in parallel.
+    const waiting = queue.ordered().filter((c) => c.state === 'queued');
+    const reserved = await acd.reserveMany(waiting.map((c) => ({ callId: c.id, skill: c.skill })));
+    const byCall = new Map(reserved.map((r) => [r.callId, r]));
+    for (const call of waiting) {
+      const res = byCall.get(call.id);
+      if (!res) continue;
       if (call.isOver || !queue.has(call)) {
-        await acd.cancel(res.agentId, call.id); // caller left while we were reserving
+        guard(ctx, 'cancel', async () => void (await acd.cancel(res.agentId, call.id))); // caller left while we were reserving
         continue;
-      }
-      if (call.keptPlace) {
-        const claimed = await flow.claimKeptPlace(call, res.agentId);
-        if (claimed !== true) {
-          await acd.cancel(res.agentId, call.id);
-          if (claimed === false) {
-            // Taken by another process or a previous run: never fired twice.
-            queue.remove(call);
-            ctx.registry.remove(call);
-          } else {
-            exhausted.add(skillKey); // database trouble: the place stays kept; try again on the next dispatch
-          }
-          continue;
-        }
       }
       queue.remove(call);
-      guard(ctx, 'offer', () => flow.offer(call, res));
+      if (call.keptPlace) guard(ctx, 'keptPlace', () => offerKeptPlace(call, res));
+      else guard(ctx, 'offer', () => ctx.flow.offer(call, res));
     }
-    for (const call of queue.ordered()) {
-      if (!call.answered && !call.isOver && !call.keptPlace) guard(ctx, 'hold', () => flow.holdCaller(call));
+    // Music on hold only for callers who really wait: those this run found no agent for (a caller who arrived
+    // meanwhile gets their own try in the next run first).
+    for (const call of waiting) {
+      if (byCall.has(call.id)) continue;
+      call.flushInsert(); // no agent: the record is written as it is, queued
+      if (queue.has(call) && !call.answered && !call.isOver && !call.keptPlace) guard(ctx, 'hold', () => ctx.flow.holdCaller(call));
     }
     await scheduleWake();
+  }
+
+  /** A kept place is taken exactly once (PostgreSQL decides) before its agent is rung. */
+  async function offerKeptPlace(call: Call, res: Reservation): Promise<void> {
+    const claimed = await ctx.flow.claimKeptPlace(call, res.agentId);
+    if (claimed === true) return ctx.flow.offer(call, res);
+    await ctx.acd.cancel(res.agentId, call.id);
+    if (claimed === false) {
+      ctx.registry.remove(call); // taken by another process or a previous run: never fired twice
+    } else {
+      ctx.queue.add(call); // database trouble: the place stays kept; tried again on the next dispatch
+    }
   }
 
   async function scheduleWake(): Promise<void> {

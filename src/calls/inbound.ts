@@ -27,7 +27,7 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
     const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo, initial);
     if (initial === 'queued') call.enqueuedAt = startedAt;
     ctx.registry.add(call);
-    call.written = repo.insertCall({
+    call.pendingInsert = {
       id: call.id,
       nodeId: settings.nodeId,
       channelId: channel.id,
@@ -36,7 +36,9 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
       state: initial,
       startedAt: new Date(startedAt),
       queuedAt: call.enqueuedAt === null ? null : new Date(call.enqueuedAt),
-    });
+    };
+    // A caller who queues at once may be offered before the row is written (dispatch.ts): both go in one statement.
+    if (initial === 'ringing') call.flushInsert();
     call.lookup = ctx.lookup(number, call.id).catch((err) => {
       ctx.log.warn({ err, callId: call.id }, 'caller lookup failed');
       return null;

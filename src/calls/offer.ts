@@ -19,12 +19,10 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     const now = Date.now();
     call.offer = { agentId: res.agentId, extension: res.extension, channelId, startedAt: now, timer: null, answered: false };
     ctx.registry.mapChannel(channelId, call);
-    const written = call.transition(
-      'offering',
-      { agent_id: res.agentId, offered_at: new Date(now), offer_count: call.offerCount },
-      { agentId: res.agentId },
-      { agentId: res.agentId, channelId, at: new Date(now) },
-    );
+    const ring = { agentId: res.agentId, channelId, at: new Date(now) };
+    const written = call.pendingInsert
+      ? call.offerInFirstWrite({ ...ring, offerCount: call.offerCount })
+      : call.transition('offering', { agent_id: res.agentId, offered_at: ring.at, offer_count: call.offerCount }, { agentId: res.agentId }, ring);
     // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
     void bridgeOf(ctx, call);
     const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;

@@ -90,7 +90,10 @@ export class CallService {
     this.ctx.stopped = true;
     this.router.stop();
     this.dispatcher.stop();
-    for (const c of this.registry.all()) c.clearTimers();
+    for (const c of this.registry.all()) {
+      c.clearTimers();
+      c.flushInsert();
+    }
     await this.ctx.repo.flush();
   }
 
