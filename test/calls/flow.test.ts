@@ -2,6 +2,10 @@
 // PostgreSQL/Redis → the agent's console WebSocket.
 import { startLab, type CallLab } from '../helpers/telephony';
 
+// Each test builds its own schema, service and simulator: on a loaded 2-core machine that alone can take ~20 s, so the
+// deadline is for a stall, not for speed (waits inside poll with their own deadlines).
+jest.setTimeout(120_000);
+
 // Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
 
 describe('114 call flow', () => {

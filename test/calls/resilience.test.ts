@@ -3,6 +3,10 @@ import { AsteriskSimulator } from '../asterisk';
 import { startLab, type CallLab } from '../helpers/telephony';
 import { uniqueName } from '../helpers/db';
 
+// Each test builds its own schema, service and simulator: on a loaded 2-core machine that alone can take ~20 s, so the
+// deadline is for a stall, not for speed (waits inside poll with their own deadlines).
+jest.setTimeout(120_000);
+
 // Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
 
 describe('call path under failure', () => {
@@ -51,7 +55,7 @@ describe('call path under failure', () => {
     expect(rows).toEqual([{ outcome: 'answered', n: 6 }]);
     const nodes = await a.t.app.db.query(`select distinct node_id from calls`);
     expect(nodes.rowCount).toBe(2);
-  }, 30_000);
+  }, 120_000);
 
   it('reconciles after the ARI WebSocket is lost mid-call: the call is closed, the agent freed', async () => {
     const lab = await startLab();
@@ -85,7 +89,7 @@ describe('call path under failure', () => {
     const next = sim.dial({ from: 'caller2', callerNumber: '13900000202', app: 'hotline114', appArgs: ['inbound'] });
     await agent.console.next('call.connected');
     next.hangup();
-  }, 30_000);
+  }, 120_000);
 
   it('serves calls again after Asterisk drops the events WebSocket', async () => {
     const lab = await startLab();
@@ -101,7 +105,7 @@ describe('call path under failure', () => {
     await agent.console.next('call.connected');
     caller.hangup();
     await agent.console.next('call.ended');
-  }, 30_000);
+  }, 120_000);
 
   it.each([
     ['core restart now', true, 'asterisk_shutdown'],
@@ -128,7 +132,7 @@ describe('call path under failure', () => {
     const next = sim.dial({ from: 'caller2', callerNumber: '13900000502', app: 'hotline114', appArgs: ['inbound'] });
     await agent.console.next('call.connected');
     next.hangup();
-  }, 40_000);
+  }, 120_000);
 
   // It once hung here: the adopted call was visible before its department leg was mapped, so a hangup of that leg
   // in between was never seen (reconcile.ts now maps every leg in the same tick and holds hangups until adopted).
@@ -167,7 +171,7 @@ describe('call path under failure', () => {
       labs.length = 0;
       await sim.stop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('adopts a connected call after a service restart and closes it properly later', async () => {
     const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
@@ -200,5 +204,5 @@ describe('call path under failure', () => {
       labs.length = 0;
       await sim.stop();
     }
-  }, 30_000);
+  }, 120_000);
 });

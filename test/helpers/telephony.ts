@@ -67,10 +67,11 @@ export async function startLab(
     }
   }
 
-  await waitFor(() => t.app.health.report().then((h) => h.ari === 'up'), 'ARI up');
+  // Generous: under CPU load the client's first connect can time out once and retry.
+  await waitFor(() => t.app.health.report().then((h) => h.ari === 'up'), 'ARI up', 30_000);
   // The events WebSocket can be open on our side a moment before Asterisk has registered the app; a call dialled
   // in between fails in Stasis(), as on a real Asterisk.
-  await waitFor(() => sim.isAppConnected('hotline114'), 'Stasis app registered');
+  await waitFor(() => sim.isAppConnected('hotline114'), 'Stasis app registered', 30_000);
 
   async function addAgent(behavior: EndpointBehavior, o: { login?: boolean } = {}): Promise<TestAgent> {
     const user = await t.createUser('agent');
