@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { parseOpeningHours } from './calls/hours';
+import { parseOpeningHours } from './infra/opening-hours';
 
 // Environment → typed, frozen Config. Fails fast with one readable message listing every bad variable.
 

@@ -1,13 +1,2 @@
-export const ROLES = ['agent', 'dispatcher', 'department_staff', 'supervisor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** The authenticated caller of an API route (request.user). */
-export interface AuthUser {
-  id: number;
-  username: string;
-  displayName: string;
-  role: Role;
-  departmentId: number | null;
-  /** agents.id when this user is an agent (or has an agent seat), else null. */
-  agentId: number | null;
-}
+// The user and role types live with the HTTP layer that carries them (request.user); auth/ re-exports them.
+export { ROLES, type AuthUser, type Role } from '../http/user';

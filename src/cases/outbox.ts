@@ -7,16 +7,10 @@ import type pg from 'pg';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
+import type { OutboxMessage } from '../infra/jobs';
 
-export interface OutboxMessage {
-  queue: string;
-  jobName: string;
-  jobId: string;
-  data: unknown;
-  priority: number;
-  /** Delayed job: added with delay = runAt - now (0 when already past). */
-  runAt?: Date | null;
-}
+export type { OutboxMessage } from '../infra/jobs';
+
 
 interface OutboxRow {
   id: number;

@@ -9,7 +9,7 @@
 //     config: { access: { secret: 'METRICS_TOKEN' } }  — a machine credential, no user token opens it.
 // declarePublicScope(instance, reason) marks every route of an encapsulated plugin public (Swagger UI, static pages).
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import type { Role } from '../auth/types';
+import type { Role } from './user';
 import type { FastifyTypeBox } from './types';
 
 export type RouteAccess =

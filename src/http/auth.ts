@@ -3,8 +3,7 @@
 // request.user is set (or null) before any route hook runs; requireRoles() answers 401 / 403.
 import type { FastifyRequest } from 'fastify';
 import type { FastifyTypeBox } from './types';
-import type { AuthService } from '../auth/service';
-import type { AuthUser, Role } from '../auth/types';
+import type { AuthUser, Role } from './user';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../infra/errors';
 import { markRoleGuard } from './access';
 
@@ -22,7 +21,12 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-export function registerAuth(fastify: FastifyTypeBox, auth: AuthService): void {
+/** What authentication needs from the auth service (src/auth): a token → its user, or null. */
+export interface TokenAuthenticator {
+  authenticateToken(token: string): Promise<AuthUser | null>;
+}
+
+export function registerAuth(fastify: FastifyTypeBox, auth: TokenAuthenticator): void {
   fastify.decorateRequest('user', null);
   fastify.addHook('onRequest', async (request) => {
     const token = bearerToken(request.headers.authorization);

@@ -3,7 +3,7 @@
 // (clients that can set one), or a one-time ticket from POST /api/auth/ticket (?ticket=, 30 s, single use).
 // The connection is tracked so disabling the user or signing out everywhere closes it at once.
 import type { FastifyRequest } from 'fastify';
-import type { AuthUser } from '../auth/types';
+import type { AuthUser } from './user';
 import type { SignInService } from '../auth/signin';
 import type { Tickets } from '../auth/tickets';
 import type { Revocation } from '../auth/revocation';

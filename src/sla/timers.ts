@@ -6,7 +6,7 @@ import { Worker } from 'bullmq';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
-import type { OutboxMessage } from '../cases/outbox';
+import type { OutboxMessage } from '../infra/jobs';
 import { formatLocal } from './calendar';
 
 export const SLA_QUEUE = 'sla-timers';
