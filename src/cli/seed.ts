@@ -116,6 +116,14 @@ export interface SeedResult {
   credentials: { username: string; displayName: string; role: Role; password: string | null }[];
 }
 
+const ROLE_NAMES: Record<Role, string> = {
+  agent: '话务员',
+  dispatcher: '派单员',
+  department_staff: '部门工作人员',
+  supervisor: '班长',
+  admin: '管理员',
+};
+
 /** The demo password of every seeded user (SEED_PASSWORD overrides; production draws one per user instead). */
 export const DEMO_PASSWORD = 'demo-114';
 
@@ -230,10 +238,10 @@ if (require.main === module) {
       );
       for (const c of r.credentials) {
         const pw = c.password ?? '（已设置过密码，未更改）';
-        process.stdout.write(`  ${c.username.padEnd(14)} ${pw.padEnd(14)} ${c.role.padEnd(17)} ${c.displayName}\n`);
+        process.stdout.write(`  ${c.username.padEnd(14)} ${pw.padEnd(14)} ${ROLE_NAMES[c.role].padEnd(6, '　')} ${c.displayName}\n`);
       }
       process.stdout.write(`\n演示令牌（供接口和脚本使用，每次运行重新签发）：\n`);
-      for (const t of r.tokens) process.stdout.write(`  ${t.username.padEnd(14)} ${t.role.padEnd(17)} ${t.token}  ${t.displayName}\n`);
+      for (const t of r.tokens) process.stdout.write(`  ${t.username.padEnd(14)} ${ROLE_NAMES[t.role].padEnd(6, '　')} ${t.token}  ${t.displayName}\n`);
     } finally {
       await db.close();
     }
