@@ -202,7 +202,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       logger,
       onRevoked: () => auth.clearCache(),
     });
-    const signIn = createSignIn({ db, logger, config: config.auth, onRevoked: (userId) => revocation.revoke(userId) });
+    const onDisabled = { handlers: [] as ((user: { id: number; agentId: number | null }) => Promise<void>)[] };
+    const signIn = createSignIn({ db, logger, config: config.auth, onRevoked: (userId) => revocation.revoke(userId), onDisabled });
     const tickets = createTickets(redis);
     const liveAuth = createLiveAuth({ signIn, tickets, revocation });
     await registerSessions(fastify, { config: config.auth, redis, signIn });
@@ -247,6 +248,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const agentRepo = new AgentRepo(db);
     const agents = new AgentService(agentRepo, acd, hub, config.calls.agentEndpointTemplate, logger);
     agentRoutes(fastify, agents, hub, liveAuth);
+    // A disabled agent's seat is signed out, so the ACD offers them no further call.
+    onDisabled.handlers.push(async (u) => {
+      if (u.agentId !== null && (await acd.get(u.agentId)).state !== 'offline') await agents.setState(u.agentId, 'offline');
+    });
 
     // --- supervision board, listen/whisper/barge, recordings, missed calls, KPIs, /metrics (issue 5) ---
     const supervision = createSupervision({ config, db, redis, logger, fastify, auth: liveAuth, agents, agentRepo, metrics });

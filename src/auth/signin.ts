@@ -50,6 +50,8 @@ export function createSignIn(deps: {
   config: AuthConfig;
   /** Called after a user's sessions or tokens must stop now (disable, sign-out everywhere, password change). */
   onRevoked: (userId: number) => void;
+  /** Run when a user is being disabled (e.g. sign their agent seat out so no call is offered to them). */
+  onDisabled?: { handlers: ((user: { id: number; agentId: number | null }) => Promise<void>)[] };
 }) {
   const repo = createCredentialsRepo(deps.db);
   const lock = { after: deps.config.lockAfter, baseSec: deps.config.lockBaseSec, maxSec: deps.config.lockMaxSec };
@@ -160,10 +162,17 @@ export function createSignIn(deps: {
   async function setActive(userId: number, active: boolean, actorId: number): Promise<void> {
     if (!active && userId === actorId) throw new BadRequestError('不能停用自己的账号', 'cannot_disable_self');
     const row = await target(userId);
+    if (!active) {
+      // Before the row changes, while the seat still accepts a normal sign-out (state log, console told).
+      for (const h of deps.onDisabled?.handlers ?? []) {
+        await h({ id: userId, agentId: row.agent_id }).catch((err: unknown) => deps.logger.warn({ err, userId }, 'disable step failed'));
+      }
+    }
     await repo.setActive(userId, active, actorId);
     audit({ userId, username: row.username, kind: active ? 'enabled' : 'disabled', actorId });
     // Also on enable: every process drops its cached "no such user" answers for the user's tokens.
     deps.onRevoked(userId);
+
   }
 
   /** Seed / CLI: a password for a user that has none yet (true when it was set). */

@@ -292,6 +292,8 @@ describe('the console WebSocket and the board stream', () => {
     expect(await ws2.first).toEqual({ open: true });
     const stream = await sse('/api/supervision/board/stream', { cookie: supSession.cookie });
     expect(stream.status).toBe(200);
+    expect((await t.inject({ method: 'POST', url: '/api/agents/me/login', headers: agent.headers, payload: {} })).statusCode).toBe(200);
+    expect((await t.app.acd.get(agent.agentId!)).state).toBe('ready');
 
     for (const u of [agent, supervisor]) {
       const res = await t.inject({ method: 'POST', url: `/api/admin/users/${u.id}/disable`, headers: admin.headers });
@@ -300,6 +302,8 @@ describe('the console WebSocket and the board stream', () => {
     expect(await ws.closed).toBe(4401);
     expect(await ws2.closed).toBe(4401);
     await stream.ended;
+    // The seat is signed out: no call is offered to a disabled agent.
+    expect((await t.app.acd.get(agent.agentId!)).state).toBe('offline');
     expect((await t.inject({ method: 'GET', url: '/api/me', headers: agent.headers })).statusCode).toBe(401);
     expect((await me(agentSession.cookie)).statusCode).toBe(401);
     expect((await me(supSession.cookie)).statusCode).toBe(401);
