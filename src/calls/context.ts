@@ -7,7 +7,7 @@ import type { Acd, Reservation } from '../agents/acd';
 import type { AgentRelease } from '../agents/release';
 import type { ScreenPopHub } from '../agents/hub';
 import type { WorkCalendar } from '../sla/calendar';
-import { SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../telephony/switch';
+import { SwitchCommandError, type CallSwitch, type ChannelSnapshot, type DialFailure } from '../telephony/switch';
 import type { Call, Offer, ScreenPopContext } from './call';
 import type { CallRegistry } from './registry';
 import type { WaitingQueue } from './queue';
@@ -19,18 +19,9 @@ import type { OutboundDialler } from './dialler';
 export type CallSettings = Config['calls'] & { app: string };
 
 /** How an offer to an agent ended without the agent taking the call. */
-export type OfferResult = 'no_answer' | 'busy' | 'failed';
+export type OfferResult = DialFailure;
 export type TransferResult = 'no_answer' | 'busy' | 'failed' | 'cancelled';
 export type HangupBy = 'caller' | 'agent' | 'system' | null;
-
-/** ARI Dial statuses that end an originated leg unanswered. */
-export const DIAL_FAILURES: Record<string, OfferResult> = {
-  NOANSWER: 'no_answer',
-  BUSY: 'busy',
-  CONGESTION: 'failed',
-  CHANUNAVAIL: 'failed',
-  CANCEL: 'no_answer',
-};
 
 /** The steps, as the other steps and the router see them (each implemented in its own module). */
 export interface Flow {

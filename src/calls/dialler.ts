@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { TelephonyDownError } from '../infra/errors';
-import { SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../telephony/switch';
-import { DIAL_FAILURES } from './context';
+import { DIAL_FAILURES, SwitchCommandError, type CallSwitch, type ChannelSnapshot } from '../telephony/switch';
 
 /** What a click-to-call is for: a missed call, a work order's 回访, or anything else. */
 export type ClickToCallKind = 'missed' | 'case' | 'other';

@@ -2,10 +2,10 @@
 // belongs to and hands the event to the step that handles it — by leg for StasisStart and hangups, by call state
 // for keys and the end of prompts — so each step sees only events it can act on.
 import type { Redis } from '../infra/redis';
-import type { ChannelSnapshot } from '../telephony/switch';
+import { DIAL_FAILURES, type ChannelSnapshot } from '../telephony/switch';
 import type { Call } from './call';
 import type { CallState } from './state';
-import { DIAL_FAILURES, guard, hangupQuietly, type CallContext } from './context';
+import { guard, hangupQuietly, type CallContext } from './context';
 
 /** asterisk/channel.h: the soft hangup flag of a shutdown (`core stop|restart now`, or gracefully once idle). */
 const SOFTHANGUP_SHUTDOWN = 4;

@@ -91,6 +91,16 @@ export interface CallSwitch extends EventEmitter<SwitchEvents> {
   close(): Promise<void>;
 }
 
+/** How an originated leg ended unanswered, by its ARI Dial status (other statuses are progress or an answer). */
+export type DialFailure = 'no_answer' | 'busy' | 'failed';
+export const DIAL_FAILURES: Readonly<Record<string, DialFailure>> = {
+  NOANSWER: 'no_answer',
+  BUSY: 'busy',
+  CONGESTION: 'failed',
+  CHANUNAVAIL: 'failed',
+  CANCEL: 'no_answer',
+};
+
 /** Errors from Asterisk's REST side keep the HTTP status so callers can tell "already gone" (404) from faults. */
 export class SwitchCommandError extends Error {
   constructor(
