@@ -71,7 +71,16 @@ describeBrowser('try-it mode (npm run demo)', () => {
     expect(out).toContain('agent1001');
     expect(out).toContain('demo-114');
     expect(await (await fetch(`${base}/api/public/mode`)).json()).toEqual({ demo: true });
-    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ ari: 'up', ami: 'up' });
+    // The demo prints its banner as soon as HTTP listens; the simulated PBX connects right after: poll with a deadline.
+    const deadline = Date.now() + 20000;
+    let health: unknown;
+    for (;;) {
+      health = await (await fetch(`${base}/health`)).json();
+      const h = health as { ari?: string; ami?: string };
+      if ((h.ari === 'up' && h.ami === 'up') || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(health).toMatchObject({ ari: 'up', ami: 'up' });
   });
 
   it('the demo agent signs in, sees the 演示模式 banner, and a generated call pops and connects', async () => {
