@@ -24,7 +24,8 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
       ? call.offerInFirstWrite({ ...ring, offerCount: call.offerCount })
       : call.transition('offering', { agent_id: res.agentId, offered_at: ring.at, offer_count: call.offerCount }, { agentId: res.agentId }, ring);
     // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
-    void bridgeOf(ctx, call);
+    // Not awaited: a failure here surfaces when the agent answers (connect.ts); logged, never an unhandled rejection.
+    bridgeOf(ctx, call).catch((err) => ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridge could not be created'));
     const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;
     const t0 = performance.now();
     try {

@@ -42,6 +42,8 @@ export interface SimChannel {
 export interface CoreOptions {
   soundDurationsMs: Record<string, number>;
   defaultSoundMs: number;
+  /** Default deadline of channel.waitFor (tests: a stall fails with a message); unset = wait as long as it takes. */
+  waitTimeoutMs?: number;
 }
 
 export class AriError extends Error {
@@ -148,7 +150,7 @@ export class ChannelImpl implements SimChannel {
    * Resolves once the channel is in that state; rejects after `timeoutMs` so a test that waits for something that
    * never happens fails with a message (and runs its clean-up) instead of hanging until Jest's timeout.
    */
-  waitFor(what: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged', timeoutMs = 10_000): Promise<void> {
+  waitFor(what: 'Up' | 'Ringing' | 'destroyed' | 'inStasis' | 'bridged', timeoutMs = this.core.opts.waitTimeoutMs): Promise<void> {
     const cond = (): boolean => {
       switch (what) {
         case 'Up':
@@ -164,6 +166,7 @@ export class ChannelImpl implements SimChannel {
       }
     };
     if (cond()) return Promise.resolve();
+    if (timeoutMs === undefined) return new Promise((resolve) => this.waiters.push({ cond, resolve }));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);

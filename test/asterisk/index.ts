@@ -21,6 +21,8 @@ export interface SimulatorOptions {
   amiSecret?: string;
   soundDurationsMs?: Record<string, number>;
   defaultSoundMs?: number;
+  /** Default deadline of a channel's waitFor (see CoreOptions). */
+  waitTimeoutMs?: number;
   /** As manager.conf's include filters by name (asterisk-config/): only these AMI events are sent. Default: all. */
   amiEventNames?: string[];
 }
@@ -51,13 +53,16 @@ export class AsteriskSimulator extends EventEmitter {
       (ev) => this.emit('ariEvent', ev),
       () => undefined,
     );
+    // Under Jest a wait that never ends is a stall: it fails with a message after 10 s; the bench and the demo
+    // (their own processes) wait as long as it takes.
+    const waitTimeoutMs = opts.waitTimeoutMs ?? (process.env.JEST_WORKER_ID ? 10_000 : undefined);
     this.core = new Core(
       {
         ari: (app, ev) => this.events.send(app, ev),
         ami: (headers) => this.ami.event(headers),
         isAppActive: (app) => this.events.isActive(app),
       },
-      { soundDurationsMs: { ...(opts.soundDurationsMs ?? {}) }, defaultSoundMs: opts.defaultSoundMs ?? 300 },
+      { soundDurationsMs: { ...(opts.soundDurationsMs ?? {}) }, defaultSoundMs: opts.defaultSoundMs ?? 300, ...(waitTimeoutMs ? { waitTimeoutMs } : {}) },
     );
     this.core.on('channelCreated', (ch: ChannelImpl) => this.emit('channelCreated', ch));
     this.ami = new AmiServer(this.core, opts.amiUser ?? 'hotline114', opts.amiSecret ?? 'hotline114', (h) => {
