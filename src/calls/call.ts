@@ -31,6 +31,11 @@ export class Call {
   ringSent: Promise<void> | null = null;
   /** When the caller was answered at connect time (stored with the connected transition). */
   answeredAt: number | null = null;
+  /**
+   * The screen pop of the current offer (settled, never rejects). What the agent's console hears next about this
+   * call (connected, ended) waits for it, so a pop is never lost to a fast answer and never arrives after them.
+   */
+  popSent: Promise<void> = Promise.resolve();
   mohOn = false;
   playbackId: string | null = null;
   bridgeId: string | null = null;

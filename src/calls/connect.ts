@@ -85,6 +85,7 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
     );
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     ctx.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
+    await call.popSent;
     await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
     if (settings.recordCalls) await startRecording(call, bridgeId);
   }

@@ -60,6 +60,7 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
       await hangupQuietly(ctx, offer.channelId);
       const ended = { outcome: 'abandoned', hangupBy: by.hangup_by } as const;
       if (offer.answered) {
+        await call.popSent;
         await ctx.release.afterCall(offer.agentId, call.id, ended, { wrapMs: 0, now });
       } else {
         await ctx.acd.cancel(offer.agentId, call.id, now);
@@ -104,7 +105,7 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
   async function releaseAgent(call: Call, hangupBy: HangupBy, reason?: string): Promise<void> {
     if (call.agentId !== null && !call.agentReleased) {
       call.agentReleased = true;
-      await call.written;
+      await Promise.all([call.written, call.popSent]);
       await ctx.release.afterCall(call.agentId, call.id, { outcome: 'answered', hangupBy, ...(reason ? { reason } : {}) });
     }
     // The agent's wrap-up ends by time; make sure some process re-runs dispatch then.

@@ -13,7 +13,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
   const { flow } = ctx;
 
   async function offer(call: Call, res: Reservation): Promise<void> {
-    const { sw, settings, hub } = ctx;
+    const { sw, settings } = ctx;
     call.offerCount += 1;
     const channelId = `${call.id}-a${call.offerCount}`;
     const now = Date.now();
@@ -47,24 +47,38 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
       current.timer = later(ctx, 'ringTimeout', (settings.ringTimeoutSec + 5) * 1000, () => ringTimedOut(call, channelId));
     }
     const t1 = performance.now();
-    const [pop] = await Promise.all([call.lookup, written]);
-    if (call.offer?.channelId !== channelId || call.isOver) return;
-    const t2 = performance.now();
-    await hub.publish(res.agentId, {
-      type: 'call.offered',
-      callId: call.id,
-      callerNumber: call.callerNumber,
-      caller: pop?.caller ?? null,
-      recentCalls: pop?.recentCalls ?? [],
-      openCases: pop?.openCases ?? [],
-      queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
-      offeredAt: new Date(now).toISOString(),
-      ...(call.keptPlace ? { callback: true } : {}),
-    });
-    ctx.log.debug(
-      { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
-      'screen pop sent',
-    );
+    call.popSent = sendPop(call, res.agentId, channelId, now, written, t0, t1);
+    await call.popSent;
+  }
+
+  /**
+   * The pop goes out once the offer is written (nothing is shown before it is recorded) and the caller looked up.
+   * It is dropped only when this offer ended unanswered (the console was told "missed" already); an agent who
+   * answered, even a call that is already over, still gets it, before "connected" and "ended" (they wait for it).
+   */
+  async function sendPop(call: Call, agentId: number, channelId: string, now: number, written: Promise<unknown>, t0: number, t1: number): Promise<void> {
+    try {
+      const [pop] = await Promise.all([call.lookup, written]);
+      if (call.offer?.channelId !== channelId && call.agentChannelId !== channelId) return;
+      const t2 = performance.now();
+      await ctx.hub.publish(agentId, {
+        type: 'call.offered',
+        callId: call.id,
+        callerNumber: call.callerNumber,
+        caller: pop?.caller ?? null,
+        recentCalls: pop?.recentCalls ?? [],
+        openCases: pop?.openCases ?? [],
+        queueWaitMs: now - (call.enqueuedAt ?? call.startedAt),
+        offeredAt: new Date(now).toISOString(),
+        ...(call.keptPlace ? { callback: true } : {}),
+      });
+      ctx.log.debug(
+        { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
+        'screen pop sent',
+      );
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, callId: call.id, agentId }, 'screen pop could not be sent');
+    }
   }
 
   async function ringTimedOut(call: Call, channelId: string): Promise<void> {

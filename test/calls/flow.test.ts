@@ -188,6 +188,32 @@ describe('114 call flow', () => {
     expect(offer.rows).toEqual([{ result: 'cancelled' }]);
   });
 
+  it('pops the agent before "connected" and "ended" even when the caller lookup is slower than the whole call', async () => {
+    lab = await startLab();
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 0 });
+    // Hold the screen-pop lookup (its open cases) behind a table lock while the call is answered, bridged and ended.
+    const blocker = await t.app.db.pool.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table cases in access exclusive mode');
+      const caller = sim.dial({ from: 'caller1', callerNumber: '13900000042', app: 'hotline114', appArgs: ['inbound'] });
+      const callId = await waitFor(async () => {
+        const { rows } = await t.app.db.query<{ id: string }>(`select id from calls where state = 'connected' and caller_number = '13900000042'`);
+        return rows[0]?.id;
+      }, 'call connected in the record');
+      caller.hangup();
+      // Ending waits for the pop, the pop for the lookup: the lookup gives up at the lock timeout (DB_LOCK_TIMEOUT_MS).
+      await waitFor(async () => (await lab.callRow(callId)).state === 'ended' || null, 'call ended in the record', 15_000);
+    } finally {
+      await blocker.query('rollback');
+      blocker.release();
+    }
+    await agent.console.next('call.ended');
+    const types = agent.console.messages.map((m) => m.type).filter((x) => String(x).startsWith('call.'));
+    expect(types).toEqual(['call.offered', 'call.connected', 'call.ended']);
+  });
+
   it('ends the call and puts the agent into wrap-up when the agent hangs up', async () => {
     lab = await startLab({ env: { CALL_WRAPUP_SEC: '30' } });
     const { sim, t, waitFor } = lab;
