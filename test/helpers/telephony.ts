@@ -69,6 +69,8 @@ export async function startLab(
 
   // Generous: under CPU load the client's first connect can time out once and retry.
   await waitFor(() => t.app.health.report().then((h) => h.ari === 'up'), 'ARI up', 30_000);
+  // AMI logs in on its own connection: a lab is ready when both are (the board and presence read AMI).
+  if (opts.ami !== false) await waitFor(() => t.app.health.report().then((h) => h.ami === 'up'), 'AMI up', 30_000);
   // The events WebSocket can be open on our side a moment before Asterisk has registered the app; a call dialled
   // in between fails in Stasis(), as on a real Asterisk.
   await waitFor(() => sim.isAppConnected('hotline114'), 'Stasis app registered', 30_000);
