@@ -2,19 +2,11 @@
 // the switch, and offers what the rest of the service asks of live calls (transfer, hang up, figures).
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
-import type { Acd } from '../agents/acd';
-import type { AgentRelease } from '../agents/release';
-import type { ScreenPopHub } from '../agents/hub';
-import type { WorkCalendar } from '../sla/calendar';
-import type { CallSwitch } from '../telephony/switch';
-import type { ScreenPopContext } from './call';
 import { CallRegistry } from './registry';
 import { WaitingQueue } from './queue';
-import type { CallRepo } from './repo';
-import type { TransferMode, TransferRepo, TransferTarget } from './transfer-repo';
-import type { KeepPlaceRepo } from './keep-place-repo';
+import type { TransferMode, TransferTarget } from './transfer-repo';
 import type { OutboundDialler } from './dialler';
-import type { CallContext, CallSettings, Flow } from './context';
+import type { CallContext, CallPorts, Flow } from './context';
 import { createRouter } from './stasis';
 import { inboundStep } from './inbound';
 import { ivrStep } from './ivr';
@@ -30,21 +22,10 @@ import { reconcileStep, type ReconcileStats } from './reconcile';
 
 export type { CallSettings } from './context';
 
-export interface CallServiceDeps {
-  sw: CallSwitch;
-  acd: Acd;
-  release: AgentRelease;
-  repo: CallRepo;
-  transfers: TransferRepo;
-  keepPlaces: KeepPlaceRepo;
-  dialler: OutboundDialler;
-  /** Working days for the opening hours (the work orders' holiday calendar). */
-  calendar: () => Promise<WorkCalendar>;
-  hub: ScreenPopHub;
+/** The ports the steps share (context.ts), plus what only the façade needs. */
+export interface CallServiceDeps extends CallPorts {
   /** Redis connection in subscriber mode (shared with the hub) for "an agent became available" notices. */
   sub: Redis;
-  lookup: (number: string, callId: string) => Promise<ScreenPopContext | null>;
-  settings: CallSettings;
   logger: Logger;
 }
 
