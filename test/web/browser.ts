@@ -1,5 +1,5 @@
 // Headless Chromium (Debian package) driven by playwright-core, for the end-to-end tests of the pages.
-// Tests skip with a clear message when /usr/bin/chromium is missing (CI installs it: see .ci/run).
+// Without /usr/bin/chromium (or CHROMIUM_PATH) the browser suites fail with a clear message; .ci/run installs it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -8,14 +8,17 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveChromium = fs.existsSync(CHROMIUM);
 export const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 
-/** describe, or describe.skip with a message saying why. */
+/** describe; without Chromium the suite fails with a message saying how to install it (never a silent skip). */
 export function describeBrowser(name: string, fn: () => void): void {
   if (haveChromium) {
     describe(name, fn);
     return;
   }
-  describe.skip(`${name} (skipped: ${CHROMIUM} not found — apt-get install chromium)`, fn);
-  console.warn(`[web tests] ${CHROMIUM} not found: browser tests of "${name}" are skipped (apt-get install -y chromium)`);
+  describe(name, () => {
+    it('needs Chromium', () => {
+      throw new Error(`${CHROMIUM} not found: apt-get install -y chromium fonts-noto-cjk (.ci/run does it), or set CHROMIUM_PATH`);
+    });
+  });
 }
 
 export async function launch(): Promise<Browser> {
