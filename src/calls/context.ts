@@ -43,7 +43,7 @@ export interface Flow {
   scheduleWake(): Promise<void>;
   // offer.ts
   offer(call: Call, res: Reservation): Promise<void>;
-  offerEnded(call: Call, channelId: string, result: OfferResult): Promise<void>;
+  offerEnded(call: Call, channelId: string, result: OfferResult, opts?: { phoneUnreachable?: boolean }): Promise<void>;
   // connect.ts
   agentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void>;
   markConnected(call: Call, offer: Offer, agentChannelId: string, bridgeId: string): Promise<void>;

@@ -3,6 +3,7 @@
 // N misses), the caller back to the front of the queue.
 import type { Reservation } from '../agents/acd';
 import { agentEndpoint } from '../agents/endpoint';
+import { SwitchCommandError } from '../telephony/switch';
 import type { Call } from './call';
 import { bridgeOf, hangupQuietly, later, type CallContext, type Flow, type OfferResult } from './context';
 
@@ -38,8 +39,13 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
         variables: { HOTLINE114_CALL_ID: call.id },
       });
     } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, callId: call.id, agentId: res.agentId }, 'originate to agent failed');
-      return offerEnded(call, channelId, 'failed');
+      // Asterisk answered with a refusal (unregistered phone, "Allocation failed"): the phone is unreachable. No
+      // answer at all (connection lost, timeout) says nothing about the phone, and Asterisk may still create the
+      // channel: it is hung up, and the agent stays eligible.
+      const refused = err instanceof SwitchCommandError && err.status !== null;
+      ctx.log.warn({ err: (err as Error).message, callId: call.id, agentId: res.agentId, refused }, 'originate to agent failed');
+      if (!refused) await hangupQuietly(ctx, channelId);
+      return offerEnded(call, channelId, 'failed', { phoneUnreachable: refused });
     }
     // Our own guard in case Asterisk never reports the end of the ring (lost event, reconnect).
     const current = call.offer;
@@ -89,7 +95,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
   }
 
   /** The agent did not take the call: release them (missed), the caller goes back to the front of the queue. */
-  async function offerEnded(call: Call, channelId: string, result: OfferResult): Promise<void> {
+  async function offerEnded(call: Call, channelId: string, result: OfferResult, opts: { phoneUnreachable?: boolean } = {}): Promise<void> {
     const current = call.offer;
     if (!current || current.channelId !== channelId || current.answered) return;
     if (current.timer) clearTimeout(current.timer);
@@ -100,7 +106,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     void repo.endOffer(call.id, channelId, result, now);
     // Asterisk refused to ring the phone (unregistered/unreachable): until AMI says otherwise, don't offer again
     // at once — three instant refusals would otherwise auto-pause the agent within milliseconds.
-    if (result === 'failed') await acd.markUnreachable(current.agentId, Date.now() + UNREACHABLE_BACKOFF_MS);
+    if (result === 'failed' && opts.phoneUnreachable !== false) await acd.markUnreachable(current.agentId, Date.now() + UNREACHABLE_BACKOFF_MS);
     const agentState = await acd.missed(current.agentId, call.id, settings.maxMissedOffers);
     ctx.log.info({ callId: call.id, agentId: current.agentId, result, agentState }, 'offer not answered');
     void hub.publish(current.agentId, { type: 'call.ended', callId: call.id, endedAt: now.toISOString(), outcome: 'missed', hangupBy: null, reason: result });

@@ -66,8 +66,21 @@ export class AriRest {
       headers['content-length'] = payload.length;
     }
 
+    return this.send<T>(operation, method, fullPath, headers, payload, timeoutMs, true);
+  }
+
+  private send<T>(
+    operation: string,
+    method: string,
+    fullPath: string,
+    headers: http.OutgoingHttpHeaders,
+    payload: Buffer | undefined,
+    timeoutMs: number,
+    mayRetry: boolean,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
+      let answered = false;
       const req = this.transport.request(
         {
           protocol: this.base.protocol,
@@ -79,6 +92,7 @@ export class AriRest {
           agent: this.agent,
         },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', (err) => fail(new SwitchCommandError(operation, res.statusCode ?? null, err.message)));
@@ -102,7 +116,18 @@ export class AriRest {
         // Destroying the socket is the only way to stop waiting; keep-alive gives us a fresh one next time.
         req.destroy();
       }, timeoutMs);
-      req.on('error', (err) => fail(new SwitchCommandError(operation, null, err.message)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket that Asterisk closed as idle (http.conf session_keep_alive) while we were sending on
+        // it: the request never reached Asterisk, so it is sent once more on a fresh socket. Without this an
+        // originate lost to that race marked the agent unreachable for 30 s.
+        if (mayRetry && !answered && !settled && req.reusedSocket && STALE_SOCKET_CODES.has(err.code ?? '')) {
+          settled = true;
+          clearTimeout(timer);
+          this.send<T>(operation, method, fullPath, headers, payload, timeoutMs, false).then(resolve, reject);
+          return;
+        }
+        fail(new SwitchCommandError(operation, null, err.message));
+      });
       if (payload) req.end(payload);
       else req.end();
 
@@ -125,6 +150,9 @@ export class AriRest {
     this.agent.destroy();
   }
 }
+
+/** What a request sent on a socket the server had just closed fails with. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 function encodeQuery(query: Query): string {
   const parts: string[] = [];
