@@ -74,7 +74,7 @@ export class Call {
   systemEnd: string | null = null;
   skill: string | null = null;
   lookup: Promise<ScreenPopContext | null> = Promise.resolve(null);
-  /** Last write of this call's record; pops wait for it so nobody sees a state the database does not have. */
+  /** Last write of this call's record (never rejects): the end of a call waits for it before forgetting the call. */
   written: Promise<void> = Promise.resolve();
   /**
    * The record's first write, held back while the dispatcher looks for an agent (one Redis round trip): an offer

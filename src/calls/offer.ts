@@ -21,9 +21,10 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     call.offer = { agentId: res.agentId, extension: res.extension, channelId, startedAt: now, timer: null, answered: false };
     ctx.registry.mapChannel(channelId, call);
     const ring = { agentId: res.agentId, channelId, at: new Date(now) };
-    const written = call.pendingInsert
+    // Writes never reject (CallRepo retries and logs); the pop does not wait for this one.
+    void (call.pendingInsert
       ? call.offerInFirstWrite({ ...ring, offerCount: call.offerCount })
-      : call.transition('offering', { agent_id: res.agentId, offered_at: ring.at, offer_count: call.offerCount }, { agentId: res.agentId }, ring);
+      : call.transition('offering', { agent_id: res.agentId, offered_at: ring.at, offer_count: call.offerCount }, { agentId: res.agentId }, ring));
     // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
     // Not awaited: a failure here surfaces when the agent answers (connect.ts); logged, never an unhandled rejection.
     bridgeOf(ctx, call).catch((err) => ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridge could not be created'));
@@ -53,18 +54,20 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
       current.timer = later(ctx, 'ringTimeout', (settings.ringTimeoutSec + 5) * 1000, () => ringTimedOut(call, channelId));
     }
     const t1 = performance.now();
-    call.popSent = sendPop(call, res.agentId, channelId, now, written, t0, t1);
+    call.popSent = sendPop(call, res.agentId, channelId, now, t0, t1);
     await call.popSent;
   }
 
   /**
-   * The pop goes out once the offer is written (nothing is shown before it is recorded) and the caller looked up.
-   * It is dropped only when this offer ended unanswered (the console was told "missed" already); an agent who
-   * answered, even a call that is already over, still gets it, before "connected" and "ended" (they wait for it).
+   * The pop goes out as soon as Asterisk took the originate and the caller is looked up (started at StasisStart,
+   * usually done by now). It does not wait for the offer's record: that write is already on its way, and an
+   * fsync on the pop's path was the tail of its latency. It is dropped only when this offer ended unanswered (the
+   * console was told "missed" already); an agent who answered, even a call that is already over, still gets it,
+   * before "connected" and "ended" (they wait for it).
    */
-  async function sendPop(call: Call, agentId: number, channelId: string, now: number, written: Promise<unknown>, t0: number, t1: number): Promise<void> {
+  async function sendPop(call: Call, agentId: number, channelId: string, now: number, t0: number, t1: number): Promise<void> {
     try {
-      const [pop] = await Promise.all([call.lookup, written]);
+      const pop = await call.lookup;
       if (call.offer?.channelId !== channelId && call.agentChannelId !== channelId) return;
       const t2 = performance.now();
       await ctx.hub.publish(agentId, {
@@ -79,7 +82,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
         ...(call.keptPlace ? { callback: true } : {}),
       });
       ctx.log.debug(
-        { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, recordWaitMs: t2 - t1 },
+        { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, lookupWaitMs: t2 - t1 },
         'screen pop sent',
       );
     } catch (err) {
