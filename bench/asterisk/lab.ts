@@ -5,6 +5,7 @@
 // checkout. Nothing of Asterisk is in this repository: ASTERISK_PREFIX points at an install made elsewhere.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 import { generatePrompts } from '../../src/cli/prompts';
@@ -189,6 +190,23 @@ export function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Two consecutive UDP ports free on `ip` (sipp's SIP port, or its media port and the RTCP one after it). Still a
+ * race with other programs until sipp binds them: block() starts sipp again when it could not bind.
+ */
+export function freeUdpPort(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, ip, () => {
+      const port = s.address().port;
+      const next = dgram.createSocket('udp4');
+      next.once('error', () => s.close(() => resolve(freeUdpPort(ip))));
+      next.bind(port + 1, ip, () => next.close(() => s.close(() => resolve(port))));
     });
   });
 }

@@ -29,6 +29,7 @@ import {
   cpuSnapshot,
   extensionOf,
   freePort,
+  freeUdpPort,
   installPrompts,
   processTree,
   queueExten,
@@ -245,12 +246,14 @@ function labPids(lab: Lab): Record<string, number[]> {
 let nextBlockId = 10;
 
 /** One sipp run of callers; CPU of every lab process around it. */
-async function block(lab: Lab, phase: string, variant: Variant, o: { calls: number; limit: number; rate: number; ratePeriodMs: number; holdMs: number; gapMs: number; queue: number }): Promise<Block> {
-  const id = nextBlockId++;
-  const pids = labPids(lab);
-  const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSnapshot(v)]));
-  const startedAt = nowMs();
-  const service = variant === 'service' ? '114' : queueExten(o.queue);
+/** The callers of one block: one sipp run, resolved with its exit code. */
+async function runCallers(
+  lab: Lab,
+  id: number,
+  service: string,
+  errFile: string,
+  o: { calls: number; limit: number; rate: number; ratePeriodMs: number; holdMs: number; gapMs: number },
+): Promise<number | null> {
   const sipp = start(
     `sipp-${id}`,
     'sipp',
@@ -263,9 +266,9 @@ async function block(lab: Lab, phase: string, variant: Variant, o: { calls: numb
       '-i',
       CALLER_IP,
       '-p',
-      String(await freePort()),
+      String(await freeUdpPort(CALLER_IP)),
       '-mp',
-      String(await freePort()),
+      String(await freeUdpPort(CALLER_IP)),
       '-set',
       'block',
       String(id),
@@ -288,11 +291,33 @@ async function block(lab: Lab, phase: string, variant: Variant, o: { calls: numb
       '-nostdin',
       '-trace_err',
       '-error_file',
-      path.join(lab.dir, `sipp-${id}.err`),
+      errFile,
     ],
     { cwd: lab.dir },
   );
-  const sippExit = await sipp.exited;
+  return sipp.exited;
+}
+
+async function block(lab: Lab, phase: string, variant: Variant, o: { calls: number; limit: number; rate: number; ratePeriodMs: number; holdMs: number; gapMs: number; queue: number }): Promise<Block> {
+  const id = nextBlockId++;
+  const pids = labPids(lab);
+  const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, cpuSnapshot(v)]));
+  const startedAt = nowMs();
+  const service = variant === 'service' ? '114' : queueExten(o.queue);
+  const errFile = path.join(lab.dir, `sipp-${id}.err`);
+  let sippExit: number | null;
+  // sipp binds its ports a moment after we found them free; when another program took one meanwhile it exits
+  // before placing any call ("Unable to bind", errno 98), and the block is started again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    sippExit = await runCallers(lab, id, service, errFile, o);
+    const bindFailed = sippExit !== 0 && existsSync(errFile) && /errno = 98|Address already in use/.test(readFileSync(errFile, 'utf8'));
+    if (!bindFailed || attempt === 3) break;
+    console.log(`  block ${id}: sipp could not bind its ports, starting it again`);
+  }
+  // A block whose callers never ran would divide CPU by calls that never happened.
+  if (sippExit !== 0 && existsSync(errFile) && /errno = 98|Address already in use/.test(readFileSync(errFile, 'utf8'))) {
+    throw new Error(`block ${id} (${phase} ${variant}): sipp could not bind its ports three times; see ${errFile}`);
+  }
   const endedAt = nowMs();
   // Let the last hang-ups settle (wrap-up 0, device states) before the next block starts.
   await new Promise((r) => setTimeout(r, 1500));
