@@ -25,20 +25,22 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     void (call.pendingInsert
       ? call.offerInFirstWrite({ ...ring, offerCount: call.offerCount })
       : call.transition('offering', { agent_id: res.agentId, offered_at: ring.at, offer_count: call.offerCount }, { agentId: res.agentId }, ring));
-    // The bridge is made while the agent's phone rings, so answering costs only the addChannel.
-    // Not awaited: a failure here surfaces when the agent answers (connect.ts); logged, never an unhandled rejection.
-    bridgeOf(ctx, call).catch((err) => ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridge could not be created'));
     const callerId = call.callerNumber ? `"${call.callerName ?? call.callerNumber}" <${call.callerNumber}>` : `"${settings.callerIdName}" <${settings.callerIdNumber}>`;
     const t0 = performance.now();
+    const originated = sw.originate({
+      endpoint: agentEndpoint(settings.agentEndpointTemplate, res),
+      appArgs: `agent,${call.id}`,
+      callerId,
+      timeoutSec: settings.ringTimeoutSec,
+      channelId,
+      variables: { HOTLINE114_CALL_ID: call.id },
+    });
+    // The bridge is made while the agent's phone rings, so answering costs only the addChannel; asked for after
+    // the originate so that Asterisk takes the ring first. Not awaited: a failure here surfaces when the agent
+    // answers (connect.ts); logged, never an unhandled rejection.
+    bridgeOf(ctx, call).catch((err) => ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridge could not be created'));
     try {
-      await sw.originate({
-        endpoint: agentEndpoint(settings.agentEndpointTemplate, res),
-        appArgs: `agent,${call.id}`,
-        callerId,
-        timeoutSec: settings.ringTimeoutSec,
-        channelId,
-        variables: { HOTLINE114_CALL_ID: call.id },
-      });
+      await originated;
     } catch (err) {
       // Asterisk answered with a refusal (unregistered phone, "Allocation failed"): the phone is unreachable. No
       // answer at all (connection lost, timeout) says nothing about the phone, and Asterisk may still create the
