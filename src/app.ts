@@ -51,7 +51,7 @@ import { createNotesService } from './calls/notes-service';
 import { notesRoutes } from './calls/notes-routes';
 import { createReferenceService } from './reference/service';
 import { referenceRoutes } from './reference/routes';
-import { createWorkOrders, workOrderRoutes, type WorkOrders } from './cases/wiring';
+import { createWorkOrders, workOrderRoutes, type WorkOrders } from './work-orders';
 import { createSearchService, type SearchService } from './search/service';
 import { searchRoutes } from './search/routes';
 import { createKnowledgeService } from './knowledge/service';

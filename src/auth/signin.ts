@@ -8,12 +8,7 @@ import type { AuthConfig } from '../config';
 import { createCredentialsRepo, type AuthEventKind, type CredentialRow } from './credentials-repo';
 import { burnVerify, checkNewPassword, hashPassword, temporaryPassword, verifyPassword } from './password';
 import type { AuthUser } from './types';
-
-export interface SessionUser {
-  user: AuthUser;
-  epoch: number;
-  mustChangePassword: boolean;
-}
+import type { SessionUser } from '../http/user';
 
 export class AccountLockedError extends AppError {
   constructor(readonly retryAfterSec: number) {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, BigIntId, ErrorSchema, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
-import { CaseSchema } from '../cases/routes';
+import { CaseSchema } from '../case-model/dto';
 import type { CallbacksService } from './service';
 
 export function callbackRoutes(fastify: FastifyTypeBox, callbacks: CallbacksService): void {

@@ -7,7 +7,8 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { agentEndpoint as endpointRule } from '../agents/endpoint';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError } from '../infra/errors';
-import { toCaseDto, type CaseDto, type CasesService } from '../cases/service';
+import { toCaseDto, type CasesService } from '../cases/service';
+import type { CaseDto } from '../case-model/dto';
 import { assertRole } from '../cases/state';
 import { CASE_SELECT, type CaseRow } from '../cases/repo';
 

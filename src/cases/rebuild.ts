@@ -12,7 +12,7 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { redisReady, type Redis } from '../infra/redis';
 import { jobOptions, type OutboxMessage, type OutboxRelay } from './outbox';
-import { QUEUED_STATUSES, OPEN_STATUSES } from './state';
+import { QUEUED_STATUSES, OPEN_STATUSES } from '../case-model/status';
 import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import { SLA_QUEUE, timerJobId, type TimerData, type TimerKind } from '../sla/timers';
 

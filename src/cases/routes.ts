@@ -4,56 +4,11 @@ import { Type } from 'typebox';
 import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, BigIntId, ErrorSchema, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
-import type { CaseDto, CasesService } from './service';
-import { STATUSES } from './state';
+import type { CasesService } from './service';
+import { STATUSES } from '../case-model/status';
+import { CaseSchema, type CaseDto } from '../case-model/dto';
 
 const DateTime = Type.String({ format: 'date-time' });
-const NDate = Nullable(DateTime);
-
-export const CaseSchema = Type.Object({
-  id: Type.Integer(),
-  trackingNo: Type.String({ description: '工单编号，例如 114-20261128-000123' }),
-  status: Type.String({ enum: [...STATUSES] }),
-  statusLabel: Type.String(),
-  channel: Type.String(),
-  urgency: Type.String({ enum: ['normal', 'urgent'] }),
-  categoryId: Nullable(Type.Integer()),
-  categoryName: Nullable(Type.String()),
-  title: Type.String(),
-  description: Type.String(),
-  contactName: Nullable(Type.String()),
-  contactPhone: Nullable(Type.String()),
-  callerId: Nullable(Type.Integer()),
-  callIds: Type.Array(Type.String()),
-  departmentId: Nullable(Type.Integer()),
-  departmentCode: Nullable(Type.String()),
-  departmentName: Nullable(Type.String()),
-  dispatchNo: Type.Integer({ description: '派单次数（重新派单、重办时加一）' }),
-  dispatchedAt: NDate,
-  signedAt: NDate,
-  signedBy: Nullable(Type.Integer()),
-  signedByName: Nullable(Type.String()),
-  resolvedAt: NDate,
-  reply: Nullable(Type.String({ description: '答复市民的办理结果' })),
-  returnReason: Nullable(Type.String()),
-  slaStartedAt: NDate,
-  signDeadline: NDate,
-  resolveDeadline: NDate,
-  deadlineVersion: Type.Integer(),
-  warningLevel: Nullable(Type.String({ enum: ['yellow', 'red'] })),
-  overdue: Type.Boolean(),
-  extensionUntil: NDate,
-  extensionReason: Nullable(Type.String()),
-  extensionCount: Type.Integer(),
-  mergedInto: Nullable(Type.Integer()),
-  pendingCallbacks: Type.Integer({ description: '并单转来的市民中尚未回访的人数（回访时须逐一回访）' }),
-  closedAt: NDate,
-  satisfaction: Nullable(Type.String()),
-  reopenCount: Type.Integer(),
-  createdBy: Nullable(Type.Integer()),
-  createdAt: DateTime,
-  updatedAt: DateTime,
-});
 
 const EventSchema = Type.Object({
   id: Type.Integer(),

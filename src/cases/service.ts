@@ -9,7 +9,9 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '.
 import { requirePhone } from '../http/schemas';
 import { enqueue, type OutboxMessage } from './outbox';
 import { createCasesRepo, type CaseEventRow, type CaseRow, type LockedCase } from './repo';
-import { assertRole, isStatus, nextStatus, QUEUED_STATUSES, STATUS_LABELS, STATUSES, TRANSITIONS, type CaseAction, type CaseStatus } from './state';
+import { assertRole, nextStatus, TRANSITIONS, type CaseAction } from './state';
+import { isStatus, QUEUED_STATUSES, STATUS_LABELS, STATUSES, type CaseStatus } from '../case-model/status';
+import type { CaseDto } from '../case-model/dto';
 import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
@@ -18,51 +20,6 @@ import { isMobile, type SmsGateway } from '../notify/sms';
 import { fieldLabel } from '../http/field-labels';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export interface CaseDto {
-  id: number;
-  trackingNo: string;
-  status: string;
-  statusLabel: string;
-  channel: string;
-  urgency: 'normal' | 'urgent';
-  categoryId: number | null;
-  categoryName: string | null;
-  title: string;
-  description: string;
-  contactName: string | null;
-  contactPhone: string | null;
-  callerId: number | null;
-  callIds: string[];
-  departmentId: number | null;
-  departmentCode: string | null;
-  departmentName: string | null;
-  dispatchNo: number;
-  dispatchedAt: string | null;
-  signedAt: string | null;
-  signedBy: number | null;
-  signedByName: string | null;
-  resolvedAt: string | null;
-  reply: string | null;
-  returnReason: string | null;
-  slaStartedAt: string | null;
-  signDeadline: string | null;
-  resolveDeadline: string | null;
-  deadlineVersion: number;
-  warningLevel: 'yellow' | 'red' | null;
-  overdue: boolean;
-  extensionUntil: string | null;
-  extensionReason: string | null;
-  extensionCount: number;
-  mergedInto: number | null;
-  pendingCallbacks: number;
-  closedAt: string | null;
-  satisfaction: string | null;
-  reopenCount: number;
-  createdBy: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export interface CaseEventDto {
   id: number;

@@ -5,8 +5,8 @@ import { BEARER, currentUser, requireRoles } from '../http/auth';
 import { AUTH_ERRORS, BigIntId, ErrorSchema, Nullable } from '../http/schemas';
 import type { FastifyTypeBox } from '../http/types';
 import { NotFoundError } from '../infra/errors';
-import { CaseSchema } from '../cases/routes';
-import { STATUSES } from '../cases/state';
+import { CaseSchema } from '../case-model/dto';
+import { STATUSES } from '../case-model/status';
 import type { DepartmentsService } from './service';
 
 const Code = Type.Object({ code: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: '部门代码' }) });

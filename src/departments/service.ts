@@ -5,11 +5,30 @@ import { randomUUID } from 'node:crypto';
 import type { AuthUser } from '../auth/types';
 import type { Logger } from '../infra/logger';
 import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError } from '../infra/errors';
-import { toCaseDto, type CaseDto, type CasesService } from '../cases/service';
-import { isStatus, OPEN_STATUSES, STATUSES } from '../cases/state';
+import type { CaseDto } from '../case-model/dto';
+import { isStatus, OPEN_STATUSES, STATUSES } from '../case-model/status';
 import { createDepartmentsRepo } from './repo';
 import type { Db } from '../infra/db';
-import { transferQueueName, type ClaimWorkers, type TransferJob } from './queue';
+import { transferQueueName, type ClaimWorkers, type TransferJob, type TransferJobData } from './queue';
+
+/**
+ * The work orders a department pulls and works on. Direction rule: cases sit above departments (a dispatch enqueues
+ * into a department's transfer queue), so departments reach cases only through this port; the wiring fills it in.
+ */
+export interface DepartmentCases {
+  find(caseId: number): Promise<CaseDto | null>;
+  list(filter: {
+    statuses: string[];
+    departmentId: number;
+    signedBy?: number;
+    byDeadline: boolean;
+    pinSignedBy: number;
+    limit: number;
+    offset: number;
+  }): Promise<CaseDto[]>;
+  /** 签收 the case of a queued job; null when it was recalled, returned, signed or re-dispatched meanwhile. */
+  signFromQueue(user: AuthUser, departmentId: number, job: TransferJobData): Promise<CaseDto | null>;
+}
 
 export interface SummaryDto {
   departmentCode: string;
@@ -52,7 +71,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export function createDepartmentsService(deps: {
   db: Db;
-  cases: CasesService;
+  cases: DepartmentCases;
   workers: ClaimWorkers;
   /** Waiting-job count of a queue (null when Redis is unreachable). */
   queueDepth: (queue: string) => Promise<number | null>;
@@ -113,8 +132,8 @@ export function createDepartmentsService(deps: {
         ? await repo.recentUntouchedClaim(user.id, departmentId, deps.claimRetryWindowSec)
         : null;
     if (caseId === null) return null;
-    const row = await deps.cases.repo.find(caseId);
-    return row && row.department_id === departmentId ? toCaseDto(row) : null;
+    const c = await deps.cases.find(caseId);
+    return c && c.departmentId === departmentId ? c : null;
   }
 
   /**
@@ -188,7 +207,7 @@ export function createDepartmentsService(deps: {
   ): Promise<CaseDto[]> {
     const d = await department(user, code, false);
     const statuses = parseStatuses(input.status);
-    const rows = await deps.cases.repo.list({
+    return deps.cases.list({
       statuses,
       departmentId: d.id,
       signedBy: input.mine ? user.id : undefined,
@@ -198,7 +217,6 @@ export function createDepartmentsService(deps: {
       limit: input.limit,
       offset: input.offset,
     });
-    return rows.map(toCaseDto);
   }
 
   async function notices(user: AuthUser, code: string, input: { unreadOnly?: boolean; limit: number; offset: number }): Promise<NoticeDto[]> {

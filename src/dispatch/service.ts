@@ -2,7 +2,7 @@
 // oldest first, each with a suggested department (never a default one: no history, no suggestion). Other kinds of
 // hints (duplicates, 并单) can join `hints` without changing the shape of an item.
 import type { Db } from '../infra/db';
-import { STATUS_LABELS, isStatus } from '../cases/state';
+import { STATUS_LABELS, isStatus } from '../case-model/status';
 import { createDispatchRepo, type WaitingRow } from './repo';
 
 export interface Suggestion {

@@ -4,9 +4,6 @@
 // The connection is tracked so disabling the user or signing out everywhere closes it at once.
 import type { FastifyRequest } from 'fastify';
 import type { AuthUser } from './user';
-import type { SignInService } from '../auth/signin';
-import type { Tickets } from '../auth/tickets';
-import type { Revocation } from '../auth/revocation';
 
 export interface LiveAuth {
   /** The user, or null (also for a cookie sent by a page of another origin: cross-site WebSocket hijacking). */
@@ -25,7 +22,15 @@ export function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
-export function createLiveAuth(deps: { signIn: SignInService; tickets: Tickets; revocation: Revocation }): LiveAuth {
+// http sits below auth: what it needs of sign-in, tickets and revocation comes in through these ports (src/auth implements them).
+export interface LiveAuthDeps {
+  signIn: { activeUser(userId: number): Promise<AuthUser | null> };
+  /** One-time tickets: the user id a ticket was issued to, or null (unknown, used or expired). */
+  tickets: { redeem(ticket: string): Promise<number | null> };
+  revocation: { track(userId: number, close: () => void): () => void };
+}
+
+export function createLiveAuth(deps: LiveAuthDeps): LiveAuth {
   return {
     async authenticate(request, ticket) {
       if (request.user) {

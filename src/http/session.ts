@@ -12,8 +12,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthConfig } from '../config';
 import type { Redis } from '../infra/redis';
 import { ForbiddenError, ServiceUnavailableError } from '../infra/errors';
-import { RedisSessionStore } from '../auth/session-store';
-import type { SessionUser, SignInService } from '../auth/signin';
+import { RedisSessionStore } from './session-store';
+import type { SessionUser } from './user';
 import type { FastifyTypeBox } from './types';
 
 export const SESSION_COOKIE = 'h114_sid';
@@ -44,7 +44,13 @@ export const PASSWORD_CHANGE_ROUTES = new Set([
   'POST /api/auth/signout-all',
 ]);
 
-export async function registerSessions(fastify: FastifyTypeBox, deps: { config: AuthConfig; redis: Redis; signIn: SignInService }): Promise<void> {
+// http sits below auth: it asks auth for session users through this port (src/auth/signin.ts implements it).
+export interface SessionUsers {
+  /** The session's user, or null when the session is dead (user disabled, signed out everywhere, password reset). */
+  sessionUser(userId: number, epoch: number): Promise<SessionUser | null>;
+}
+
+export async function registerSessions(fastify: FastifyTypeBox, deps: { config: AuthConfig; redis: Redis; signIn: SessionUsers }): Promise<void> {
   const ttlMs = deps.config.sessionTtlMin * 60_000;
   await fastify.register(cookie);
   await fastify.register(session, {

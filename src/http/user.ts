@@ -12,3 +12,10 @@ export interface AuthUser {
   /** agents.id when this user is an agent (or has an agent seat), else null. */
   agentId: number | null;
 }
+
+/** A cookie session's user: the session is dead when its epoch is behind the user's (signed out everywhere). */
+export interface SessionUser {
+  user: AuthUser;
+  epoch: number;
+  mustChangePassword: boolean;
+}

@@ -1,7 +1,8 @@
 // Every action in every status it does not allow → 409 illegal_transition (nothing written); roles → 403;
 // malformed input → 400 with a Chinese message.
 import { build, type TestApp, type TestUser } from '../helpers/build';
-import { STATUSES, TRANSITIONS, type CaseAction } from '../../src/cases/state';
+import { TRANSITIONS, type CaseAction } from '../../src/cases/state';
+import { STATUSES } from '../../src/case-model/status';
 import { createDepartment, staffOf } from './helpers';
 
 let t: TestApp;

@@ -1,22 +1,23 @@
 // Wires work orders (src/cases, src/departments, src/sla, src/callbacks) for app.ts: Redis connections for
 // BullMQ, the outbox relay, the SLA timer worker, the claim workers, the services and their routes.
-import type { Config } from '../config';
-import type { Db } from '../infra/db';
-import type { Logger } from '../infra/logger';
-import { createBlockingRedis, createRedis, type Redis } from '../infra/redis';
-import type { FastifyTypeBox } from '../http/types';
-import { OutboxRelay } from './outbox';
-import { createCaseRebuild, type CaseRebuildStats } from './rebuild';
-import { createCasesService, type CasesService } from './service';
-import { caseRoutes } from './routes';
-import { bullPrefix, ClaimWorkers } from '../departments/queue';
-import { createDepartmentsService, type DepartmentsService } from '../departments/service';
-import { departmentRoutes } from '../departments/routes';
-import { createSlaPolicy, type SlaPolicy } from '../sla/policy';
-import { createSlaTimers, startTimerWorker, type SlaTimers } from '../sla/timers';
-import { createCallbacksService, type CallbacksService, type PlaceCall } from '../callbacks/service';
-import { callbackRoutes } from '../callbacks/routes';
-import type { SmsGateway } from '../notify/sms';
+// It stands above all four (callbacks build on cases, cases on departments), so none of them imports another upward.
+import type { Config } from './config';
+import type { Db } from './infra/db';
+import type { Logger } from './infra/logger';
+import { createBlockingRedis, createRedis, type Redis } from './infra/redis';
+import type { FastifyTypeBox } from './http/types';
+import { OutboxRelay } from './cases/outbox';
+import { createCaseRebuild, type CaseRebuildStats } from './cases/rebuild';
+import { createCasesService, toCaseDto, type CasesService } from './cases/service';
+import { caseRoutes } from './cases/routes';
+import { bullPrefix, ClaimWorkers } from './departments/queue';
+import { createDepartmentsService, type DepartmentsService } from './departments/service';
+import { departmentRoutes } from './departments/routes';
+import { createSlaPolicy, type SlaPolicy } from './sla/policy';
+import { createSlaTimers, startTimerWorker, type SlaTimers } from './sla/timers';
+import { createCallbacksService, type CallbacksService, type PlaceCall } from './callbacks/service';
+import { callbackRoutes } from './callbacks/routes';
+import type { SmsGateway } from './notify/sms';
 
 export interface WorkOrders {
   cases: CasesService;
@@ -66,7 +67,14 @@ export function createWorkOrders(o: {
   });
   const departments = createDepartmentsService({
     db,
-    cases,
+    cases: {
+      find: async (caseId) => {
+        const row = await cases.repo.find(caseId);
+        return row && toCaseDto(row);
+      },
+      list: async (filter) => (await cases.repo.list(filter)).map(toCaseDto),
+      signFromQueue: cases.signFromQueue,
+    },
     workers: claimWorkers,
     logger,
     claimRetryWindowSec: config.resilience.claimRetryWindowSec,
