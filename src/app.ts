@@ -58,14 +58,12 @@ import { createKnowledgeService } from './knowledge/service';
 import { knowledgeRoutes } from './knowledge/routes';
 import { createIntakeService, type IntakeService } from './intake/service';
 import { intakeRoutes } from './intake/routes';
-import { loadLookupLimits } from './intake/lookup';
-import { loadPublicLocation } from './intake/public-view';
 import { open311Routes } from './intake/open311-routes';
 import { DEFAULT_PUBLIC_LIMITS, registerPublicRateLimit } from './intake/rate-limit';
 import { createMetrics, createSupervision, type Supervision } from './supervision/wiring';
 import { webRoutes } from './web/routes';
 import { dispatchRoutes } from './dispatch/routes';
-import { loadSmsGateway } from './notify/sms';
+import { createSmsGateway } from './notify/sms';
 import { createDispatchService } from './dispatch/service';
 
 export interface App {
@@ -187,7 +185,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const notes = createNotesService({ db });
     const reference = createReferenceService({ db });
     const health = createHealth({ db: healthDb, redis, ariEnabled: config.ari.enabled, amiEnabled: config.ami.enabled });
-    const workOrders = createWorkOrders({ config, db, logger, sms: loadSmsGateway() }); // outbox relay + SLA timer worker start here
+    const workOrders = createWorkOrders({ config, db, logger, sms: createSmsGateway(config.sms) }); // outbox relay + SLA timer worker start here
     closers.push({ name: 'work-orders', close: () => workOrders.close() });
 
     // --- HTTP routes (registered on the root instance; each module's routes.ts takes its service) ---
@@ -220,7 +218,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     const search = createSearchService({ db, logger });
     search.indexer.start(); // jieba words of new documents, off the writers' path (issue 13)
     closers.push({ name: 'search-words', close: () => search.indexer.stop() });
-    const intake = createIntakeService({ db, lookupLimits: loadLookupLimits(), publicLocation: loadPublicLocation() });
+    const intake = createIntakeService({ db, ...config.intake });
     searchRoutes(fastify, search);
     sessionRoutes(fastify, {
       signIn,
@@ -270,10 +268,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
           app: config.ari.app,
           nodeId: config.calls.nodeId,
           dialTemplate: config.calls.outboundDialTemplate,
-          ringTimeoutSec: supervision.settings.callbackRingTimeoutSec,
+          ringTimeoutSec: config.supervision.callbackRingTimeoutSec,
           callerIdName: config.calls.callerIdName,
           callerIdNumber: config.calls.callerIdNumber,
-          record: supervision.settings.callbackRecord && config.calls.recordCalls,
+          record: config.supervision.callbackRecord && config.calls.recordCalls,
         },
         logger,
       );

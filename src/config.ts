@@ -66,7 +66,52 @@ export interface Config {
   readonly resilience: Resilience;
   /** Password sign-in, sessions and optional OpenID Connect (issue 12). */
   readonly auth: AuthConfig;
+  /** Supervision, reports, metrics and callbacks (issue 5). */
+  readonly supervision: SupervisionSettings;
+  /** The SMS gateway texts go through (SMS_WEBHOOK_URL): null = none, the agent reads the numbers to the caller. */
+  readonly sms: SmsSettings | null;
+  /** Public requests: wrong-guess limits of the status lookup, what a public view shows of a location. */
+  readonly intake: { readonly lookupLimits: LookupLimits; readonly publicLocation: PublicLocationSettings };
 }
+
+export interface SupervisionSettings {
+  /** CALLBACK_RING_TIMEOUT_SEC: ring time of each callback leg. */
+  readonly callbackRingTimeoutSec: number;
+  /** CALLBACK_RECORD: record connected callbacks. */
+  readonly callbackRecord: boolean;
+  /** METRICS_TOKEN: GET /metrics needs "Authorization: Bearer <token>"; null = open (scrapers on a private network). */
+  readonly metricsToken: string | null;
+  /** REPORT_TIMEZONE: IANA zone the KPI periods (hour/day/month) are cut in. */
+  readonly reportTimezone: string;
+  /** KPI_SERVICE_LEVEL_SEC: default service-level threshold, answered within N seconds. */
+  readonly serviceLevelSec: number;
+  /** SUPERVISION_PUBLISH_MS: how often each process publishes its live calls for the board. */
+  readonly publishMs: number;
+}
+
+/** SMS_WEBHOOK_URL receives {"to", "text"} as JSON, with "Authorization: Bearer SMS_WEBHOOK_TOKEN" when that is set. */
+export interface SmsSettings {
+  readonly webhookUrl: string;
+  readonly webhookToken: string | null;
+}
+
+export interface LookupLimits {
+  /** Wrong guesses per tracking number within the window before it locks. */
+  readonly perTrackingNo: number;
+  /** Wrong guesses per client address within the window before it locks. */
+  readonly perAddress: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_LOOKUP_LIMITS: LookupLimits = { perTrackingNo: 10, perAddress: 30, windowMs: 3_600_000 };
+
+/** PUBLIC_LOCATION (street | grid) and PUBLIC_GRID_METERS: see intake/public-view.ts. */
+export interface PublicLocationSettings {
+  readonly mode: 'street' | 'grid';
+  readonly gridMeters: number;
+}
+
+export const DEFAULT_PUBLIC_LOCATION: PublicLocationSettings = { mode: 'street', gridMeters: 500 };
 
 export interface Resilience {
   readonly dbPoolMax: number;
@@ -179,6 +224,16 @@ class ConfigReader {
     return n;
   }
 
+  timeZone(name: string, fallback: string): string {
+    const v = this.str(name, fallback);
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: v });
+    } catch {
+      this.problems.push(`${name} must be an IANA time zone such as ${fallback} (got "${v}")`);
+    }
+    return v;
+  }
+
   trustProxy(name: string): boolean | number | string[] {
     const raw = this.env[name]?.trim();
     if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
@@ -192,10 +247,10 @@ class ConfigReader {
     return list;
   }
 
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[], say = `one of ${allowed.join(', ')}`): T {
     const v = this.str(name, fallback);
     if (!(allowed as readonly string[]).includes(v)) {
-      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+      this.problems.push(`${name} must be ${say} (got "${v}")`);
       return fallback;
     }
     return v as T;
@@ -219,6 +274,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!template.includes('{extension}')) {
     r.problems.push(`AGENT_ENDPOINT_TEMPLATE must contain {extension} (got "${template}")`);
   }
+  const dialTemplate = r.str('OUTBOUND_DIAL_TEMPLATE', 'PJSIP/{number}@trunk');
+  if (!dialTemplate.includes('{number}')) r.problems.push(`OUTBOUND_DIAL_TEMPLATE must contain {number} (got "${dialTemplate}")`);
   const cfg: Config = {
     env: r.oneOf('NODE_ENV', 'development', ['production', 'development', 'test'] as const),
     http: { host: r.str('HOST', '0.0.0.0'), port: r.int('PORT', 3000, 0, 65535) },
@@ -261,7 +318,7 @@ export function loadConfig(env: Env = process.env): Config {
       surveyPrompt: r.str('CALL_SURVEY_PROMPT', 'hotline114/survey'),
       surveyThanks: r.str('CALL_SURVEY_THANKS', 'hotline114/thanks'),
       surveyTimeoutSec: r.int('CALL_SURVEY_TIMEOUT_SEC', 8, 1, 60),
-      outboundDialTemplate: r.str('OUTBOUND_DIAL_TEMPLATE', 'PJSIP/{number}@trunk'),
+      outboundDialTemplate: dialTemplate,
       policeNumber: r.str('POLICE_NUMBER', '110'),
       transferRingSec: r.int('CALL_TRANSFER_RING_SEC', 30, 5, 300),
       businessHours: r.hours('BUSINESS_HOURS', '24/7'),
@@ -287,6 +344,26 @@ export function loadConfig(env: Env = process.env): Config {
       callbackPromiseMaxAgeMin: r.int('CALLBACK_PROMISE_MAX_AGE_MIN', 24 * 60, 1, 30 * 24 * 60),
     },
     auth: authConfig(r, env),
+    supervision: {
+      callbackRingTimeoutSec: r.int('CALLBACK_RING_TIMEOUT_SEC', 30, 5, 300),
+      callbackRecord: r.bool('CALLBACK_RECORD', true),
+      metricsToken: env.METRICS_TOKEN ? env.METRICS_TOKEN : null,
+      reportTimezone: r.timeZone('REPORT_TIMEZONE', 'Asia/Shanghai'),
+      serviceLevelSec: r.int('KPI_SERVICE_LEVEL_SEC', 15, 1, 600),
+      publishMs: r.int('SUPERVISION_PUBLISH_MS', 1000, 100, 60000),
+    },
+    sms: smsSettings(r, env),
+    intake: {
+      lookupLimits: {
+        perTrackingNo: r.int('LOOKUP_MAX_FAILURES_PER_TRACKING_NO', DEFAULT_LOOKUP_LIMITS.perTrackingNo, 1, 1000),
+        perAddress: r.int('LOOKUP_MAX_FAILURES_PER_ADDRESS', DEFAULT_LOOKUP_LIMITS.perAddress, 1, 100000),
+        windowMs: r.int('LOOKUP_LOCK_WINDOW_SEC', DEFAULT_LOOKUP_LIMITS.windowMs / 1000, 60, 7 * 86400) * 1000,
+      },
+      publicLocation: {
+        mode: r.oneOf('PUBLIC_LOCATION', DEFAULT_PUBLIC_LOCATION.mode, ['street', 'grid'] as const, 'street or grid'),
+        gridMeters: r.int('PUBLIC_GRID_METERS', DEFAULT_PUBLIC_LOCATION.gridMeters, 100, 10000),
+      },
+    },
   };
   if (cfg.env === 'production') r.problems.push(...productionSecretProblems(env, cfg));
   if (r.problems.length) throw new ConfigError(r.problems);
@@ -327,6 +404,19 @@ function authConfig(r: ConfigReader, env: Env): AuthConfig {
     signinPerMin: r.int('SIGNIN_RATE_PER_MIN', 30, 1, 100000),
     oidc,
   };
+}
+
+function smsSettings(r: ConfigReader, env: Env): SmsSettings | null {
+  const url = env.SMS_WEBHOOK_URL?.trim();
+  if (!url) return null;
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    // reported below
+  }
+  if (!ok) r.problems.push(`SMS_WEBHOOK_URL must be an http(s) URL (got "${url}")`);
+  return { webhookUrl: url, webhookToken: env.SMS_WEBHOOK_TOKEN?.trim() || null };
 }
 
 /** The lab secrets README, docker-compose.yml and asterisk-config/ document: anybody may know them. */

@@ -11,7 +11,7 @@
 //   tells whether a number exists.
 import { createHash, randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { ConfigError } from '../config';
+import { DEFAULT_LOOKUP_LIMITS, type LookupLimits } from '../config';
 import type { Db, Queryable } from '../infra/db';
 import { AppError } from '../infra/errors';
 
@@ -54,38 +54,6 @@ export async function issueLookupCode(db: Db, caseId: number, tx?: Queryable): P
   if (!rows[0]) throw new Error(`case ${caseId} not found`);
   await db.query(`update cases set lookup_code_hash = $2 where id = $1`, [caseId, hashLookupCode(rows[0].tracking_no, code)], tx);
   return code;
-}
-
-export interface LookupLimits {
-  /** Wrong guesses per tracking number within the window before it locks. */
-  perTrackingNo: number;
-  /** Wrong guesses per client address within the window before it locks. */
-  perAddress: number;
-  windowMs: number;
-}
-
-export const DEFAULT_LOOKUP_LIMITS: LookupLimits = { perTrackingNo: 10, perAddress: 30, windowMs: 3_600_000 };
-
-/** LOOKUP_MAX_FAILURES_PER_TRACKING_NO, LOOKUP_MAX_FAILURES_PER_ADDRESS, LOOKUP_LOCK_WINDOW_SEC (see README). */
-export function loadLookupLimits(env: Record<string, string | undefined> = process.env): LookupLimits {
-  const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const limits = {
-    perTrackingNo: int('LOOKUP_MAX_FAILURES_PER_TRACKING_NO', DEFAULT_LOOKUP_LIMITS.perTrackingNo, 1, 1000),
-    perAddress: int('LOOKUP_MAX_FAILURES_PER_ADDRESS', DEFAULT_LOOKUP_LIMITS.perAddress, 1, 100000),
-    windowMs: int('LOOKUP_LOCK_WINDOW_SEC', DEFAULT_LOOKUP_LIMITS.windowMs / 1000, 60, 7 * 86400) * 1000,
-  };
-  if (problems.length) throw new ConfigError(problems);
-  return limits;
 }
 
 export class LookupLockedError extends AppError {

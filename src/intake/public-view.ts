@@ -7,31 +7,10 @@
 //   street (default) — the address cut before the first house/building/unit number (和平里5号楼3单元402室 → 和平里),
 //                      and coordinates moved to the centre of a PUBLIC_GRID_METERS square;
 //   grid             — no address text at all, only the grid centre.
-import { ConfigError } from '../config';
+import type { PublicLocationSettings } from '../config';
 import { redactPersonalData } from '../infra/redact';
 import { STATUS_LABELS } from '../search/service';
 import type { RequestRow } from './repo';
-
-export interface PublicLocationSettings {
-  mode: 'street' | 'grid';
-  gridMeters: number;
-}
-
-export const DEFAULT_PUBLIC_LOCATION: PublicLocationSettings = { mode: 'street', gridMeters: 500 };
-
-/** PUBLIC_LOCATION (street | grid), PUBLIC_GRID_METERS (100–10000). */
-export function loadPublicLocation(env: Record<string, string | undefined> = process.env): PublicLocationSettings {
-  const problems: string[] = [];
-  const mode = env.PUBLIC_LOCATION || DEFAULT_PUBLIC_LOCATION.mode;
-  if (mode !== 'street' && mode !== 'grid') problems.push(`PUBLIC_LOCATION must be street or grid (got "${mode}")`);
-  const rawGrid = env.PUBLIC_GRID_METERS;
-  const gridMeters = rawGrid ? Number(rawGrid) : DEFAULT_PUBLIC_LOCATION.gridMeters;
-  if (!Number.isInteger(gridMeters) || gridMeters < 100 || gridMeters > 10000) {
-    problems.push(`PUBLIC_GRID_METERS must be an integer between 100 and 10000 (got "${rawGrid}")`);
-  }
-  if (problems.length) throw new ConfigError(problems);
-  return { mode: mode as 'street' | 'grid', gridMeters };
-}
 
 const NUM = '[0-9０-９一二三四五六七八九十百千零〇两壹贰叁肆伍陆柒捌玖拾]+';
 // A number followed by what numbers a house, building, unit, floor or room; or any ASCII/full-width digit at all.

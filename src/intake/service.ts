@@ -16,8 +16,9 @@ import { normalizePhone, PHONE_RE } from '../http/schemas';
 import { STATUS_LABELS } from '../search/service';
 import { redactPersonalData } from '../infra/redact';
 import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
-import { DEFAULT_PUBLIC_LOCATION, publicRequest, type PublicLocationSettings } from './public-view';
-import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches, type LookupLimits } from './lookup';
+import { publicRequest } from './public-view';
+import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches } from './lookup';
+import { DEFAULT_PUBLIC_LOCATION, type LookupLimits, type PublicLocationSettings } from '../config';
 import { fieldLabel } from '../http/field-labels';
 
 export const DESCRIPTION_MAX = 4000;

@@ -2,7 +2,7 @@
 // SMS gateway adapter. None is configured by default: the agent reads the numbers to the caller. A city plugs in
 // its gateway with SMS_WEBHOOK_URL (an HTTP endpoint of its SMS platform or a small bridge to one, receiving
 // {"to", "text"} as JSON, optionally with a bearer token SMS_WEBHOOK_TOKEN), or with its own SmsGateway.
-import { ConfigError } from '../config';
+import type { SmsSettings } from '../config';
 import { AppError } from '../infra/errors';
 
 export interface SmsGateway {
@@ -45,18 +45,9 @@ export class WebhookSmsGateway implements SmsGateway {
   }
 }
 
-/** SMS_WEBHOOK_URL (http/https) and SMS_WEBHOOK_TOKEN; null when no gateway is configured (the default). */
-export function loadSmsGateway(env: Record<string, string | undefined> = process.env): SmsGateway | null {
-  const url = env.SMS_WEBHOOK_URL?.trim();
-  if (!url) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError([`SMS_WEBHOOK_URL must be an http(s) URL (got "${url}")`]);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError([`SMS_WEBHOOK_URL must be an http(s) URL (got "${url}")`]);
-  return new WebhookSmsGateway(url, env.SMS_WEBHOOK_TOKEN?.trim() || null);
+/** The gateway config.ts describes (SMS_WEBHOOK_URL, SMS_WEBHOOK_TOKEN); null when none is configured (the default). */
+export function createSmsGateway(settings: SmsSettings | null): SmsGateway | null {
+  return settings ? new WebhookSmsGateway(settings.webhookUrl, settings.webhookToken) : null;
 }
 
 /** Mobile numbers in mainland China (1 + 10 digits, optionally +86): the only ones a text can reach. */

@@ -16,7 +16,6 @@ import type { CallRepo } from '../calls/repo';
 import type { CallSwitch } from '../telephony/switch';
 import type { AmiClient } from '../telephony/ami';
 import type { PlaceCall } from '../callbacks/service';
-import { loadSupervisionSettings, type SupervisionSettings } from './settings';
 import { SupervisionService, presenceOf } from './service';
 import { supervisionRoutes } from './routes';
 import { LivePublisher, readLive } from './live';
@@ -33,7 +32,6 @@ import { Metrics } from '../metrics/metrics';
 import { metricsRoutes } from '../metrics/routes';
 
 export interface Supervision {
-  settings: SupervisionSettings;
   metrics: Metrics;
   service: SupervisionService;
   missed: MissedService;
@@ -64,11 +62,10 @@ export function createSupervision(o: {
   agents: AgentService;
   agentRepo: AgentRepo;
   metrics: Metrics;
-  env?: Record<string, string | undefined>;
 }): Supervision {
   const { config, db, redis, fastify } = o;
   const logger = o.logger.child({ component: 'supervision' });
-  const settings = loadSupervisionSettings(o.env ?? process.env);
+  const settings = config.supervision;
   const service = new SupervisionService({
     db,
     redis,
@@ -114,7 +111,6 @@ export function createSupervision(o: {
   let registration: RegistrationWatcher | null = null;
 
   const sup: Supervision = {
-    settings,
     metrics,
     service,
     missed,

@@ -52,11 +52,9 @@ describe('route × role authorization walk (generated from the route table)', ()
   let lab: CallLab;
   let table: RouteAccessEntry[];
   const identities: Identity[] = [];
-  const savedMetricsToken = process.env.METRICS_TOKEN;
 
   beforeAll(async () => {
-    process.env.METRICS_TOKEN = METRICS_TOKEN; // read by the supervision settings from the process environment
-    lab = await startLab();
+    lab = await startLab({ env: { METRICS_TOKEN } });
     table = lab.t.app.fastify.routeAccess();
     identities.push({ name: 'no token', role: null }, { name: 'bad token', role: null, authorization: `Bearer ${'x'.repeat(43)}` });
     for (const role of ROLES) {
@@ -72,8 +70,6 @@ describe('route × role authorization walk (generated from the route table)', ()
     identities.push({ name: 'disabled admin', role: null, authorization: disabled.headers.authorization });
   }, 30000);
   afterAll(async () => {
-    if (savedMetricsToken === undefined) delete process.env.METRICS_TOKEN;
-    else process.env.METRICS_TOKEN = savedMetricsToken;
     await lab?.close();
   });
 

@@ -1,5 +1,6 @@
 // Issue 11 item 3: lookup codes that cannot be guessed, and wrong guesses limited per tracking number and per address.
-import { DEFAULT_LOOKUP_LIMITS, LOOKUP_ALPHABET, addressKey, createLookupGuard, formatLookupCode, generateLookupCode, hashLookupCode, issueLookupCode, lookupCodeMatches, normalizeLookupCode } from '../../src/intake/lookup';
+import { DEFAULT_LOOKUP_LIMITS } from '../../src/config';
+import { LOOKUP_ALPHABET, addressKey, createLookupGuard, formatLookupCode, generateLookupCode, hashLookupCode, issueLookupCode, lookupCodeMatches, normalizeLookupCode } from '../../src/intake/lookup';
 import { build, type TestApp } from '../helpers/build';
 
 let t: TestApp;

@@ -130,16 +130,12 @@ describe('coarse location', () => {
   });
 
   test('PUBLIC_LOCATION=grid publishes no address text at all', async () => {
-    const saved = process.env.PUBLIC_LOCATION;
-    process.env.PUBLIC_LOCATION = 'grid';
-    const g = await build({ schema: t.schema });
+    const g = await build({ schema: t.schema, env: { PUBLIC_LOCATION: 'grid' } });
     try {
       const [r] = (await g.inject({ method: 'GET', url: `/open311/v2/requests/${trackingNo}.json` })).json() as { address: string | null; extended_attributes: { location_precision: string } }[];
       expect(r!.address).toBeNull();
       expect(r!.extended_attributes.location_precision).toBe('grid');
     } finally {
-      if (saved === undefined) delete process.env.PUBLIC_LOCATION;
-      else process.env.PUBLIC_LOCATION = saved;
       await g.app.close();
     }
   });

@@ -37,14 +37,10 @@ describe('/metrics', () => {
 
 describe('/metrics with telephony and a token', () => {
   let lab: CallLab;
-  const saved = process.env.METRICS_TOKEN;
   beforeAll(async () => {
-    process.env.METRICS_TOKEN = 'scrape-secret-123';
-    lab = await startLab({ env: { CALL_SURVEY: 'false' } });
+    lab = await startLab({ env: { CALL_SURVEY: 'false', METRICS_TOKEN: 'scrape-secret-123' } });
   });
   afterAll(async () => {
-    if (saved === undefined) delete process.env.METRICS_TOKEN;
-    else process.env.METRICS_TOKEN = saved;
     await lab.close();
   });
 

@@ -23,7 +23,7 @@ describeBrowser('phone-created cases on the resident portal (390 px)', () => {
   let lookupCode = '';
 
   beforeAll(async () => {
-    // The SMS gateway adapter: a webhook receiving {to, text} (SMS_WEBHOOK_URL, read when the app is built).
+    // The SMS gateway adapter: a webhook receiving {to, text} (SMS_WEBHOOK_URL, read with the configuration).
     sms = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -33,14 +33,7 @@ describeBrowser('phone-created cases on the resident portal (390 px)', () => {
       });
     });
     await new Promise<void>((r) => sms.listen(0, '127.0.0.1', r));
-    process.env.SMS_WEBHOOK_URL = `http://127.0.0.1:${(sms.address() as AddressInfo).port}/sms`;
-    process.env.SMS_WEBHOOK_TOKEN = 'sms-secret';
-    try {
-      t = await build();
-    } finally {
-      delete process.env.SMS_WEBHOOK_URL;
-      delete process.env.SMS_WEBHOOK_TOKEN;
-    }
+    t = await build({ env: { SMS_WEBHOOK_URL: `http://127.0.0.1:${(sms.address() as AddressInfo).port}/sms`, SMS_WEBHOOK_TOKEN: 'sms-secret' } });
     await t.app.fastify.listen({ port: 0, host: '127.0.0.1' });
     const addr = t.app.fastify.server.address();
     baseUrl = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : '';
