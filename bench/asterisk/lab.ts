@@ -277,7 +277,9 @@ export async function startPostgres(dir: string, port: number): Promise<{ proc: 
     run('chown', ['postgres', data]);
     run(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C.UTF-8'], { user: 'postgres' });
   }
-  const proc = start('postgres', 'runuser', ['-u', 'postgres', '--', path.join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200']);
+  // PG_STATEMENTS=1: pg_stat_statements on, so the bench can say which statements take PostgreSQL's CPU per call.
+  const extra = process.env.PG_STATEMENTS === '1' ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'] : [];
+  const proc = start('postgres', 'runuser', ['-u', 'postgres', '--', path.join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...extra]);
   await until('postgres', () => {
     try {
       run(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);

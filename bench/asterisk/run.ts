@@ -117,6 +117,9 @@ async function setUp(): Promise<Lab> {
   console.log(`lab in ${dir}`);
 
   const pg = await startPostgres(dir, ports.pg);
+  if (env.PG_STATEMENTS === '1') {
+    execFileSync('psql', ['-h', '127.0.0.1', '-p', String(ports.pg), '-U', 'postgres', '-d', 'postgres', '-qc', 'create extension if not exists pg_stat_statements']);
+  }
   const redis = start('redis', 'redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   const asterisk = start('asterisk', path.join(PREFIX, 'sbin', 'asterisk'), ['-f', '-C', path.join(etc, 'asterisk.conf')]);
   await until(
@@ -166,6 +169,9 @@ async function setUp(): Promise<Lab> {
       SESSION_SECRET: randomBytes(32).toString('hex'),
       AGENT_ENDPOINT_TEMPLATE: 'PJSIP/agent{extension}',
       CALL_WRAPUP_SEC: '0',
+      // SERVICE_CALL_RECORD=false: the service without its bridge recording (Queue() still runs MixMonitor), to see
+      // what recording costs Asterisk; not a fair comparison, a diagnosis.
+      ...(env.SERVICE_CALL_RECORD ? { CALL_RECORD: env.SERVICE_CALL_RECORD } : {}),
     },
   });
   // The service's log stays in the lab directory (SERVICE_LOG_LEVEL=debug shows each step's timing).
@@ -246,6 +252,15 @@ function labPids(lab: Lab): Record<string, number[]> {
 let nextBlockId = 10;
 
 /** One sipp run of callers; CPU of every lab process around it. */
+/** The statements that took PostgreSQL's time over the whole run (both variants: Queue() calls run none). */
+function printStatements(lab: Lab): void {
+  const sql = `select calls, round(total_exec_time::numeric, 1) as total_ms, round(mean_exec_time::numeric, 3) as mean_ms,
+                      regexp_replace(left(query, 110), '\\s+', ' ', 'g') as query
+                 from pg_stat_statements order by total_exec_time desc limit 20`;
+  const out = execFileSync('psql', ['-h', '127.0.0.1', '-p', String(lab.ports.pg), '-U', 'postgres', '-d', 'postgres', '-P', 'pager=off', '-c', sql], { encoding: 'utf8' });
+  console.log(`\nPostgreSQL statements by total time (pg_stat_statements):\n${out}`);
+}
+
 /** The callers of one block: one sipp run, resolved with its exit code. */
 async function runCallers(
   lab: Lab,
@@ -521,6 +536,7 @@ async function main(): Promise<void> {
     }
     // Every console message that is coming has come: the last block ended seconds ago.
     report(summarise(lab, blocks));
+    if (process.env.PG_STATEMENTS === '1') printStatements(lab);
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${lab.service.child.pid}/status`, 'utf8'));
     console.log(`\nservice RSS at the end ${rss ? (Number(rss[1]) / 1024).toFixed(0) : '?'} MB; lab kept in ${lab.dir}`);
   } finally {
