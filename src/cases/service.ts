@@ -15,7 +15,7 @@ import type { CaseDto } from '../case-model/dto';
 import { TRANSFER_JOB, deadlinePriority, transferJobId, transferQueueName, type TransferJobData } from '../departments/queue';
 import type { SlaPolicy } from '../sla/policy';
 import { planTimers } from '../sla/timers';
-import { formatLookupCode, issueLookupCode } from '../intake/lookup';
+import { formatLookupCode, issueLookupCode } from './lookup-code';
 import { isMobile, type SmsGateway } from '../notify/sms';
 import { fieldLabel } from '../http/field-labels';
 

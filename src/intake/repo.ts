@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Db } from '../infra/db';
 import { createCasesRepo } from '../cases/repo';
-import { hashLookupCode } from './lookup';
+import { hashLookupCode } from '../cases/lookup-code';
 
 export interface NewIntake {
   source: 'web' | 'open311';

@@ -1,7 +1,7 @@
 // Public intake. Rules:
 // - Web help requests (求助栏) need no account: category (code), description ≤ 4000, location; name and phone
 //   optional. They become cases with channel 'web', status 'draft' (the dispatcher's inbox). Without a phone
-//   number the resident gets a random lookup code instead (src/intake/lookup.ts).
+//   number the resident gets a random lookup code instead (src/cases/lookup-code.ts).
 // - Status lookup needs the tracking number and the phone's last 4 digits or the lookup code: it shows status,
 //   category, department and the department's reply — never names, phone numbers or addresses. Unknown tracking
 //   number and wrong secret answer the same 404; wrong guesses are limited per tracking number and per address
@@ -17,7 +17,8 @@ import { STATUS_LABELS } from '../search/service';
 import { redactPersonalData } from '../infra/redact';
 import { createIntakeRepo, type CategoryRow, type RequestRow } from './repo';
 import { publicRequest } from './public-view';
-import { createLookupGuard, formatLookupCode, generateLookupCode, lookupCodeMatches } from './lookup';
+import { createLookupGuard } from './lookup';
+import { formatLookupCode, generateLookupCode, lookupCodeMatches } from '../cases/lookup-code';
 import { DEFAULT_PUBLIC_LOCATION, type LookupLimits, type PublicLocationSettings } from '../config';
 import { fieldLabel } from '../http/field-labels';
 

@@ -1,6 +1,7 @@
 // Issue 11 item 3: lookup codes that cannot be guessed, and wrong guesses limited per tracking number and per address.
 import { DEFAULT_LOOKUP_LIMITS } from '../../src/config';
-import { LOOKUP_ALPHABET, addressKey, createLookupGuard, formatLookupCode, generateLookupCode, hashLookupCode, issueLookupCode, lookupCodeMatches, normalizeLookupCode } from '../../src/intake/lookup';
+import { addressKey, createLookupGuard } from '../../src/intake/lookup';
+import { LOOKUP_ALPHABET, formatLookupCode, generateLookupCode, hashLookupCode, issueLookupCode, lookupCodeMatches, normalizeLookupCode } from '../../src/cases/lookup-code';
 import { build, type TestApp } from '../helpers/build';
 
 let t: TestApp;
