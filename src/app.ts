@@ -137,6 +137,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     schema: config.dbSchema,
     logger,
     max: rz.dbPoolMax,
+    idleTimeoutMs: rz.dbPoolIdleMs,
     statementTimeoutMs: rz.dbStatementTimeoutMs,
     lockTimeoutMs: rz.dbLockTimeoutMs,
     idleInTransactionTimeoutMs: rz.dbIdleInTransactionTimeoutMs,

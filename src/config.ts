@@ -115,6 +115,8 @@ export const DEFAULT_PUBLIC_LOCATION: PublicLocationSettings = { mode: 'street',
 
 export interface Resilience {
   readonly dbPoolMax: number;
+  /** How long a pooled connection may sit idle before it is closed (ms). */
+  readonly dbPoolIdleMs: number;
   readonly dbStatementTimeoutMs: number;
   readonly dbLockTimeoutMs: number;
   readonly dbIdleInTransactionTimeoutMs: number;
@@ -330,6 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: r.bool('MIGRATE_ON_START', true),
     resilience: {
       dbPoolMax: r.int('DB_POOL_MAX', 10, 1, 1000),
+      dbPoolIdleMs: r.int('DB_POOL_IDLE_SEC', 600, 1, 86_400) * 1000,
       dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
       dbLockTimeoutMs: r.int('DB_LOCK_TIMEOUT_MS', 2000, 10, 600_000),
       dbIdleInTransactionTimeoutMs: r.int('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 100, 3_600_000),

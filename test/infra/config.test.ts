@@ -120,3 +120,11 @@ describe('configuration read once', () => {
     );
   });
 });
+
+describe('database pool', () => {
+  test('idle connections are kept 10 minutes unless DB_POOL_IDLE_SEC says otherwise', () => {
+    expect(loadConfig(GOOD).resilience.dbPoolIdleMs).toBe(600_000);
+    expect(loadConfig({ ...GOOD, DB_POOL_IDLE_SEC: '30' }).resilience.dbPoolIdleMs).toBe(30_000);
+    expect(problemsOf({ ...GOOD, DB_POOL_IDLE_SEC: '0' }).join('\n')).toMatch(/DB_POOL_IDLE_SEC/);
+  });
+});
