@@ -1,8 +1,6 @@
 // AMI over asterisk-manager 0.2.0, wrapped so that its quirks (shared/DEPENDENCIES.md) cannot hurt us:
-// - ActionIDs are Date.now() strings that repeat: we set our own unique `h114-<counter>-<random>`;
-// - no timeout (an unanswered action never calls back): every action has one;
-// - its callback fires on the first response only: list actions collect their item events here until
-//   `EventList: Complete`;
+// - ActionIDs that repeat, no timeout, a callback on the first response only: actions.ts (unique ActionIDs, a
+//   timeout on every action, list actions' items collected until `EventList: Complete`);
 // - actions sent while disconnected or before login are held forever: we never hand it one unless logged in,
 //   and reject everything pending when the connection goes;
 // - a wrong secret fails silently: we log in ourselves and report the Error response ('loginFailed');
@@ -11,50 +9,10 @@
 // - its events are emitted from process.nextTick: a throwing listener there would be an uncaught exception, so
 //   our listeners never throw.
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import AsteriskManager from 'asterisk-manager';
 import type { Logger } from 'pino';
-import { TelephonyDownError } from '../../infra/errors';
 import { Backoff, type BackoffOptions } from '../ari/backoff';
-
-/** An AMI message with lower-cased keys (as asterisk-manager parses them). */
-export type AmiMessage = Record<string, string>;
-
-export type AmiHeaderValue = string | number | boolean | undefined | Record<string, string>;
-export type AmiHeaders = Record<string, AmiHeaderValue>;
-
-export interface AmiListResult {
-  response: AmiMessage;
-  items: AmiMessage[];
-}
-
-export class AmiActionError extends Error {
-  constructor(
-    readonly action: string,
-    readonly response: AmiMessage,
-  ) {
-    super(`AMI ${action} failed: ${response.message ?? 'Error'}`);
-    this.name = 'AmiActionError';
-  }
-}
-
-export class AmiTimeoutError extends Error {
-  constructor(
-    readonly action: string,
-    readonly actionId: string,
-    timeoutMs: number,
-  ) {
-    super(`AMI ${action} (${actionId}) got no reply within ${timeoutMs} ms`);
-    this.name = 'AmiTimeoutError';
-  }
-}
-
-/** The connection went while the action was pending: it may or may not have been carried out. */
-export class AmiDisconnectedError extends TelephonyDownError {
-  constructor(readonly action: string) {
-    super('ami');
-  }
-}
+import { AmiActions, AmiTimeoutError, normalize, type AmiHeaders, type AmiListResult, type AmiMessage } from './actions';
 
 export interface AmiClientOptions {
   host: string;
@@ -119,26 +77,15 @@ export interface OriginateOptions {
   async?: boolean;
 }
 
-interface Pending {
-  action: string;
-  resolve(value: AmiMessage | AmiListResult): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-  list: { response: AmiMessage | null; items: AmiMessage[] } | null;
-}
-
 type State = 'idle' | 'connecting' | 'up' | 'closed';
 
 export class AmiClient extends EventEmitter<AmiClientEvents> {
   private readonly opts: AmiClientOptions;
   private readonly logger: Logger;
   private readonly backoff: Backoff;
-  private readonly idPrefix = `h114-`;
-  private readonly idSuffixBytes = 3;
-  private counter = 0;
+  private readonly actions: AmiActions;
   private state: State = 'idle';
   private mgr: AsteriskManager | null = null;
-  private readonly pending = new Map<string, Pending>();
   private retryTimer: NodeJS.Timeout | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private keepalive: NodeJS.Timeout | null = null;
@@ -150,6 +97,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     this.opts = opts;
     this.logger = opts.logger.child({ component: 'ami' });
     this.backoff = new Backoff(opts.backoff);
+    this.actions = new AmiActions(this.logger);
   }
 
   get isUp(): boolean {
@@ -171,7 +119,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     this.retryTimer = this.connectTimer = this.keepalive = null;
     const mgr = this.mgr;
     this.mgr = null;
-    this.failPending('closed');
+    this.actions.failAll('closed');
     if (mgr) {
       if (wasUp) await this.logoff(mgr);
       mgr.disconnect();
@@ -230,74 +178,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   }
 
   private send(headers: AmiHeaders, isList: boolean, timeoutMs = this.opts.actionTimeoutMs ?? 5000): Promise<AmiMessage | AmiListResult> {
-    const mgr = this.mgr;
-    const actionName = String(findHeader(headers, 'action') ?? '');
-    if (!actionName) return Promise.reject(new Error('AMI action without an Action header'));
-    if (this.state !== 'up' || !mgr) return Promise.reject(new TelephonyDownError('ami'));
-
-    const id = `${this.idPrefix}${++this.counter}-${randomBytes(this.idSuffixBytes).toString('hex')}`;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(headers)) {
-      // The ActionID is ours; asterisk-manager reads it from the lower-case key.
-      if (v === undefined || k.toLowerCase() === 'actionid') continue;
-      out[k] = v;
-    }
-    out.actionid = id;
-
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pending.delete(id)) return;
-        mgr.removeAllListeners(id);
-        reject(new AmiTimeoutError(actionName, id, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { action: actionName, resolve, reject, timer, list: isList ? { response: null, items: [] } : null });
-      try {
-        mgr.action(out, (err, res) => this.onResponse(id, err, res));
-      } catch (err) {
-        this.settle(id, (p) => p.reject(err instanceof Error ? err : new Error(String(err))));
-      }
-    });
-  }
-
-  private onResponse(id: string, err: AsteriskManager.AmiRawMessage | undefined, res: AsteriskManager.AmiRawMessage): void {
-    try {
-      const p = this.pending.get(id);
-      if (!p) return;
-      const response = normalize(res ?? err ?? {});
-      if (err || (response.response ?? '').toLowerCase() === 'error') {
-        this.settle(id, (x) => x.reject(new AmiActionError(x.action, response)));
-        return;
-      }
-      if (!p.list) {
-        this.settle(id, (x) => x.resolve(response));
-        return;
-      }
-      if ((response.eventlist ?? '').toLowerCase() === 'start') {
-        p.list.response = response;
-      } else {
-        // A list action answered without a list (nothing follows).
-        this.settle(id, (x) => x.resolve({ response, items: [] }));
-      }
-    } catch (e) {
-      this.logger.error({ err: e }, 'AMI response handling failed');
-    }
-  }
-
-  private settle(id: string, fn: (p: Pending) => void): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    fn(p);
-  }
-
-  private failPending(reason: string): void {
-    if (this.pending.size) this.logger.warn({ count: this.pending.size, reason }, 'AMI connection lost: rejecting pending actions');
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(id);
-      p.reject(new AmiDisconnectedError(p.action));
-    }
+    return this.actions.send(this.state === 'up' ? this.mgr : null, headers, isList, timeoutMs);
   }
 
   // ---- connection -------------------------------------------------------------------------------------------
@@ -351,7 +232,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   /** Asks for our event classes only, then declares the connection up (the connect timer still guards it). */
   private onLoggedIn(mgr: AsteriskManager): void {
     const mask = this.opts.eventMask ?? AMI_EVENT_CLASSES;
-    mgr.action({ action: 'Events', eventmask: mask, actionid: `${this.idPrefix}${++this.counter}-events` }, (err, res) => {
+    mgr.action({ action: 'Events', eventmask: mask, actionid: this.actions.nextId('events') }, (err, res) => {
       if (mgr !== this.mgr) return;
       const response = normalize(res ?? err ?? {});
       if (err || (response.response ?? '').toLowerCase() !== 'success') {
@@ -394,7 +275,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     if (this.keepalive) clearInterval(this.keepalive);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.keepalive = this.connectTimer = null;
-    this.failPending(reason);
+    this.actions.failAll(reason);
     // Ends the socket if it is still open (timeouts, keepalive); a no-op after a real close.
     mgr.disconnect();
     if (this.state === 'closed') return;
@@ -422,19 +303,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     try {
       const evt = normalize(raw);
       const name = evt.event ?? '';
-      const id = evt.actionid;
-      if (id) {
-        const p = this.pending.get(id);
-        if (p?.list) {
-          if ((evt.eventlist ?? '').toLowerCase() === 'complete') {
-            const response = p.list.response ?? evt;
-            const items = p.list.items;
-            this.settle(id, (x) => x.resolve({ response, items }));
-          } else {
-            p.list.items.push(evt);
-          }
-        }
-      }
+      this.actions.collect(evt);
       this.emit('event', name, evt);
     } catch (err) {
       this.logger.error({ err }, 'AMI event listener threw');
@@ -444,31 +313,10 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private logoff(mgr: AsteriskManager): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 500);
-      mgr.action({ action: 'Logoff', actionid: `${this.idPrefix}${++this.counter}-logoff` }, () => {
+      mgr.action({ action: 'Logoff', actionid: this.actions.nextId('logoff') }, () => {
         clearTimeout(timer);
         resolve();
       });
     });
   }
-}
-
-function findHeader(headers: AmiHeaders, key: string): AmiHeaderValue {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === key) return v;
-  return undefined;
-}
-
-/**
- * asterisk-manager turns `Variable:`/`ChanVariable:` headers into objects and repeated keys into arrays; give
- * consumers plain strings: objects back to "NAME=value,…" (VarSet's `Variable: NAME` becomes "NAME" again),
- * arrays joined by newlines (e.g. Command's Output lines).
- */
-export function normalize(raw: AsteriskManager.AmiRawMessage): AmiMessage {
-  const out: AmiMessage = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined) continue;
-    if (typeof v === 'string') out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.join('\n');
-    else out[k] = Object.entries(v).map(([name, value]) => (value === '' ? name : `${name}=${value}`)).join(',');
-  }
-  return out;
 }

@@ -1,14 +1,10 @@
+export { AmiClient, type AmiClientOptions, type AmiClientEvents, type AmiLoginFailure, type OriginateOptions } from './client';
 export {
-  AmiClient,
   AmiActionError,
   AmiTimeoutError,
   AmiDisconnectedError,
   normalize as normalizeAmiMessage,
-  type AmiClientOptions,
-  type AmiClientEvents,
   type AmiMessage,
   type AmiHeaders,
   type AmiListResult,
-  type AmiLoginFailure,
-  type OriginateOptions,
-} from './client';
+} from './actions';

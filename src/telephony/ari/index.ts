@@ -1,4 +1,5 @@
-export { AriSwitch, type AriSwitchOptions, toChannel, toBridge } from './switch';
+export { AriSwitch, type AriSwitchOptions } from './switch';
+export { toChannel, toBridge } from './events';
 export {
   AriConnection,
   AriConnectError,

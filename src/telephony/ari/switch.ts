@@ -1,4 +1,4 @@
-// CallSwitch over ARI: events from AriConnection (raw frames, decoded here), commands over AriRest.
+// CallSwitch over ARI: events from AriConnection (raw frames, decoded in events.ts), commands over AriRest.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,7 +14,8 @@ import {
   type SwitchEvents,
 } from '../switch';
 import type { BackoffOptions } from './backoff';
-import { AriConnection, type AriRawEvent } from './connection';
+import { AriConnection } from './connection';
+import { ARI_TYPE_OF, toBridge, toChannel, translate, type EmitSwitchEvent } from './events';
 import { AriRest, type Query } from './rest';
 
 export interface AriSwitchOptions {
@@ -35,23 +36,6 @@ export interface AriSwitchOptions {
   pingIntervalMs?: number;
   handshakeTimeoutMs?: number;
 }
-
-/** The ARI event type behind each switch event (translate() below). */
-const ARI_TYPE_OF: Record<Exclude<keyof SwitchEvents, 'up' | 'down'>, string> = {
-  stasisStart: 'StasisStart',
-  stasisEnd: 'StasisEnd',
-  channelStateChange: 'ChannelStateChange',
-  hangupRequest: 'ChannelHangupRequest',
-  channelDestroyed: 'ChannelDestroyed',
-  dial: 'Dial',
-  dtmf: 'ChannelDtmfReceived',
-  playbackStarted: 'PlaybackStarted',
-  playbackFinished: 'PlaybackFinished',
-  channelEnteredBridge: 'ChannelEnteredBridge',
-  channelLeftBridge: 'ChannelLeftBridge',
-  recordingFinished: 'RecordingFinished',
-  recordingFailed: 'RecordingFailed',
-};
 
 export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch {
   readonly connection: AriConnection;
@@ -92,7 +76,7 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
       if (type && this.connection.isUp && !this.filtered.includes(type)) queueMicrotask(() => this.applyEventFilter());
     });
     this.connection.on('down', (reason) => this.safeEmit('down', reason));
-    this.connection.on('event', (event) => this.translate(event));
+    this.connection.on('event', (event) => translate(event, this.emitEvent));
   }
 
   get isUp(): boolean {
@@ -121,7 +105,7 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
     this.call('eventFilter', 'PUT', `/applications/${enc(this.app)}/eventFilter`, undefined, body).then(
       () => this.logger.debug({ types }, 'ARI event filter set'),
       (err: unknown) => {
-        // Still correct without it: unhandled types are dropped in translate(), at some CPU cost.
+        // Still correct without it: unhandled types are dropped in translate() (events.ts), at some CPU cost.
         this.filtered = [];
         this.logger.warn({ err: (err as Error).message }, 'ARI event filter not accepted; receiving every event type');
       },
@@ -287,80 +271,8 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
 
   // ---- events ---------------------------------------------------------------------------------------------
 
-  private translate(e: AriRawEvent): void {
-    switch (e.type) {
-      case 'StasisStart':
-        this.safeEmit('stasisStart', { channel: toChannel(e.channel), args: Array.isArray(e.args) ? e.args.map(String) : [] });
-        break;
-      case 'StasisEnd':
-        this.safeEmit('stasisEnd', { channel: toChannel(e.channel) });
-        break;
-      case 'ChannelStateChange':
-        this.safeEmit('channelStateChange', { channel: toChannel(e.channel) });
-        break;
-      case 'ChannelHangupRequest':
-        this.safeEmit('hangupRequest', {
-          channel: toChannel(e.channel),
-          ...(typeof e.cause === 'number' ? { cause: e.cause } : {}),
-          ...(typeof e.soft === 'boolean' ? { soft: e.soft } : {}),
-        });
-        break;
-      case 'ChannelDestroyed':
-        this.safeEmit('channelDestroyed', {
-          channel: toChannel(e.channel),
-          cause: typeof e.cause === 'number' ? e.cause : 0,
-          causeTxt: typeof e.cause_txt === 'string' ? e.cause_txt : '',
-        });
-        break;
-      case 'Dial':
-        this.safeEmit('dial', { peer: toChannel(e.peer), dialstatus: typeof e.dialstatus === 'string' ? e.dialstatus : '' });
-        break;
-      case 'ChannelDtmfReceived':
-        this.safeEmit('dtmf', {
-          channel: toChannel(e.channel),
-          digit: String(e.digit ?? ''),
-          durationMs: typeof e.duration_ms === 'number' ? e.duration_ms : 0,
-        });
-        break;
-      case 'PlaybackStarted': {
-        const p = obj(e.playback);
-        this.safeEmit('playbackStarted', { playbackId: str(p.id), targetUri: str(p.target_uri) });
-        break;
-      }
-      case 'PlaybackFinished': {
-        const p = obj(e.playback);
-        this.safeEmit('playbackFinished', { playbackId: str(p.id), targetUri: str(p.target_uri), state: str(p.state) });
-        break;
-      }
-      case 'ChannelEnteredBridge':
-        this.safeEmit('channelEnteredBridge', { bridge: toBridge(e.bridge), channel: toChannel(e.channel) });
-        break;
-      case 'ChannelLeftBridge':
-        this.safeEmit('channelLeftBridge', { bridge: toBridge(e.bridge), channel: toChannel(e.channel) });
-        break;
-      case 'RecordingFinished': {
-        const r = obj(e.recording);
-        this.safeEmit('recordingFinished', {
-          name: str(r.name),
-          targetUri: str(r.target_uri),
-          ...(typeof r.duration === 'number' ? { durationSec: r.duration } : {}),
-        });
-        break;
-      }
-      case 'RecordingFailed': {
-        const r = obj(e.recording);
-        this.safeEmit('recordingFailed', {
-          name: str(r.name),
-          targetUri: str(r.target_uri),
-          ...(typeof r.cause === 'string' ? { cause: r.cause } : {}),
-        });
-        break;
-      }
-      default:
-        // ChannelVarset, ChannelConnectedLine, BridgeDestroyed, … : not part of the call logic's contract.
-        break;
-    }
-  }
+  /** Where translate() (events.ts) hands each decoded event. */
+  private readonly emitEvent: EmitSwitchEvent = (name, ...args) => this.safeEmit(name, ...args);
 
   /**
    * A throwing listener in the call logic must neither stop the delivery of later events nor keep the other
@@ -380,51 +292,4 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
 
 function enc(id: string): string {
   return encodeURIComponent(id);
-}
-
-function obj(v: unknown): Record<string, unknown> {
-  return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
-}
-
-function party(v: unknown): { name: string; number: string } {
-  const p = obj(v);
-  return { name: str(p.name), number: str(p.number) };
-}
-
-export function toChannel(raw: unknown): ChannelSnapshot {
-  const c = obj(raw);
-  const snapshot: ChannelSnapshot = {
-    id: str(c.id),
-    name: str(c.name),
-    state: str(c.state),
-    caller: party(c.caller),
-    connected: party(c.connected),
-  };
-  const d = c.dialplan;
-  if (d && typeof d === 'object') {
-    const dp = d as Record<string, unknown>;
-    snapshot.dialplan = {
-      context: str(dp.context),
-      exten: str(dp.exten),
-      priority: typeof dp.priority === 'number' ? dp.priority : Number(dp.priority ?? 0),
-      ...(dp.app_name !== undefined ? { app_name: str(dp.app_name) } : {}),
-      ...(dp.app_data !== undefined ? { app_data: str(dp.app_data) } : {}),
-    };
-  }
-  if (typeof c.creationtime === 'string') snapshot.creationtime = c.creationtime;
-  if (typeof c.language === 'string') snapshot.language = c.language;
-  return snapshot;
-}
-
-export function toBridge(raw: unknown): BridgeSnapshot {
-  const b = obj(raw);
-  const snapshot: BridgeSnapshot = { id: str(b.id), channels: Array.isArray(b.channels) ? b.channels.map(String) : [] };
-  if (typeof b.name === 'string') snapshot.name = b.name;
-  if (typeof b.bridge_type === 'string') snapshot.bridge_type = b.bridge_type;
-  if (typeof b.technology === 'string') snapshot.technology = b.technology;
-  return snapshot;
 }
