@@ -204,6 +204,8 @@ create index case_contacts_case_idx on case_contacts(case_id);
 alter table case_callbacks add column contact_id bigint references case_contacts(id);
 
 -- Down Migration
+-- Back to the state after 1764600000000_search.sql: its trigger functions, its vector (bigrams of the body only) and
+-- its (empty) per-keyword hot tables, so that its own down migration and every writer work again.
 alter table case_callbacks drop column contact_id;
 drop table case_contacts;
 drop trigger search_docs_sample on search_docs;
@@ -217,6 +219,102 @@ alter table search_docs alter column tsv set storage external;
 create index search_docs_vector_idx on search_docs using gin (tsv);
 drop function h114_search_doc_vector(text, text, text, text[], text, int, int, text, text, timestamptz);
 drop function h114_sample_level(bigint);
--- The previous trigger functions (without field text and phone numbers) come back with the search migration's
--- definitions only by re-running it; the hot-query tables are not restored.
+
+create or replace function h114_search_sync_note() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'DELETE' then
+    delete from search_docs where src = 'note' and src_id = old.id;
+    return null;
+  end if;
+  insert into search_docs as s (src, src_id, doc_type, call_id, title, body, category_id, department_id, status, channel,
+                                caller_number, created_at)
+  select 'note', new.id, 'call', new.call_id, '通话小结', new.content || coalesce(E'\n' || nullif(k.caller_number, ''), ''),
+         new.category_id, null,
+         case when new.resolved then 'resolved_on_phone' else 'noted' end, 'phone', nullif(k.caller_number, ''), new.created_at
+    from calls k where k.id = new.call_id
+  on conflict (src, src_id) do update
+     set body = excluded.body, category_id = excluded.category_id, status = excluded.status,
+         caller_number = excluded.caller_number, call_id = excluded.call_id;
+  return null;
+end $$;
+
+create or replace function h114_search_sync_case() returns trigger language plpgsql as $$
+declare
+  v_phone text;
+begin
+  if tg_op = 'DELETE' then
+    delete from search_docs where src = 'case' and src_id = old.id;
+    return null;
+  end if;
+  v_phone := coalesce(nullif(new.contact_phone, ''), (select number from callers where id = new.caller_id));
+  insert into search_docs as s (src, src_id, doc_type, call_id, title, body, category_id, department_id, status, channel,
+                                caller_number, created_at)
+  values ('case', new.id, case when new.channel in ('web', 'open311') then 'request' else 'case' end, new.call_id,
+          coalesce(nullif(new.title, ''), left(new.description, 40)),
+          new.title || E'\n' || new.description || coalesce(E'\n' || new.reply, '') || E'\n' || new.tracking_no
+            || coalesce(E'\n' || v_phone, ''),
+          new.category_id, new.department_id, new.status, new.channel, v_phone, new.created_at)
+  on conflict (src, src_id) do update
+     set doc_type = excluded.doc_type, title = excluded.title, body = excluded.body, category_id = excluded.category_id,
+         department_id = excluded.department_id, status = excluded.status, channel = excluded.channel,
+         caller_number = excluded.caller_number, call_id = excluded.call_id;
+  return null;
+end $$;
+
+create or replace function h114_search_sync_knowledge() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'DELETE' then
+    delete from search_docs where src = 'knowledge' and src_id = old.id;
+    return null;
+  end if;
+  insert into search_docs as s (src, src_id, doc_type, title, body, category_id, department_id, status, channel, created_at)
+  values ('knowledge', new.id, 'knowledge', new.title,
+          new.title || E'\n' || array_to_string(new.tags, ' ') || E'\n' || new.body,
+          new.category_id, new.department_id, new.status, null, new.created_at)
+  on conflict (src, src_id) do update
+     set title = excluded.title, body = excluded.body, category_id = excluded.category_id,
+         department_id = excluded.department_id, status = excluded.status;
+  return null;
+end $$;
 drop function h114_category_path(int);
+
+create table search_hot_queries (
+  qkey           text primary key,
+  tsq            tsquery not null,
+  like_patterns  text[] not null default '{}',
+  ilike_patterns text[] not null default '{}',
+  hits           int not null default 0,
+  built_at       timestamptz not null default now()
+);
+create table search_hot_counts (
+  qkey          text not null references search_hot_queries(qkey) on delete cascade,
+  doc_type      text not null,
+  category_id   int,
+  department_id int,
+  status        text,
+  channel       text,
+  n             int not null,
+  unique nulls not distinct (qkey, doc_type, category_id, department_id, status, channel)
+);
+create function h114_search_hot_apply(d search_docs, delta int) returns void language plpgsql as $$
+begin
+  if not exists (select 1 from search_hot_queries) then return; end if;
+  insert into search_hot_counts as c (qkey, doc_type, category_id, department_id, status, channel, n)
+  select h.qkey, d.doc_type, d.category_id, d.department_id, d.status, d.channel, delta
+    from search_hot_queries h
+   where d.tsv @@ h.tsq and d.body like all (h.like_patterns) and d.body ilike all (h.ilike_patterns)
+  on conflict (qkey, doc_type, category_id, department_id, status, channel) do update set n = c.n + excluded.n;
+end $$;
+create function h114_search_docs_hot() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'UPDATE' and old.body = new.body and old.doc_type = new.doc_type
+     and old.category_id is not distinct from new.category_id and old.department_id is not distinct from new.department_id
+     and old.status is not distinct from new.status and old.channel is not distinct from new.channel then
+    return null;
+  end if;
+  if tg_op in ('UPDATE', 'DELETE') then perform h114_search_hot_apply(old, -1); end if;
+  if tg_op in ('UPDATE', 'INSERT') then perform h114_search_hot_apply(new, 1); end if;
+  return null;
+end $$;
+create trigger search_docs_hot after insert or update or delete on search_docs
+  for each row execute function h114_search_docs_hot();
