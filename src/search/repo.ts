@@ -229,11 +229,11 @@ export function createSearchRepo(db: Db) {
      * Counts in the sample at a level (1: 1 in 32 documents, 2: 1 in 128, 3: 1 in 512, 4: 1 in 2048), per facet
      * combination and ranking tier, unscaled.
      */
-    async sample(c: Conditions, level: SampleLevel, relevance: boolean): Promise<(ComboRow & { tier: number })[]> {
+    async sample(c: Conditions, level: SampleLevel, relevance: boolean, extra: string | null = null): Promise<(ComboRow & { tier: number })[]> {
       const sql = new Sql();
       // A literal level so that the planner can use the partial index of that level.
       sql.where.push(`level >= ${Number(level)}`);
-      addAll(sql, c, null, 'index');
+      addAll(sql, c, extra, 'index');
       const tier = relevance ? tierExpr(sql, c.q) : '0';
       // One statement, no transaction: a few hundred rows at most, far below the cost where JIT would start.
       const { rows } = await db.query(
@@ -242,6 +242,37 @@ export function createSearchRepo(db: Db) {
         sql.params,
       );
       return rows as unknown as (ComboRow & { tier: number })[];
+    },
+
+    /**
+     * Exact counts per facet combination of the matches that also match `extra` (rare facet values: an OR of their
+     * lexemes, so the index walks only their documents), at most `cap` rows, within `timeoutMs`. Null when the time
+     * ran out.
+     */
+    async rare(c: Conditions, extra: string, cap: number, timeoutMs: number): Promise<ComboRow[] | null> {
+      const sql = new Sql();
+      addAll(sql, c, extra, 'index');
+      try {
+        return await run<ComboRow>(
+          { jit: 'off', statement_timeout: `${Math.max(1, Math.round(timeoutMs))}ms` },
+          `select doc_type, category_id, department_id, status, channel, count(*)::int as n
+             from (select doc_type, category_id, department_id, status, channel from search_docs ${whereOf(sql)} limit ${Number(cap)}) m
+            group by 1, 2, 3, 4, 5`,
+          sql.params,
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === '57014') return null; // statement_timeout
+        throw err;
+      }
+    },
+
+    /** Every category and department id (the values a facet can take). */
+    async facetUniverse(): Promise<{ categories: number[]; departments: number[] }> {
+      const { rows } = await db.query<{ kind: 'c' | 'd'; ids: number[] }>(
+        `select 'c' as kind, coalesce(array_agg(id), '{}') as ids from categories
+         union all select 'd', coalesce(array_agg(id), '{}') from departments`,
+      );
+      return { categories: rows.find((r) => r.kind === 'c')!.ids, departments: rows.find((r) => r.kind === 'd')!.ids };
     },
 
     /**

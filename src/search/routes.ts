@@ -36,6 +36,7 @@ export const SearchResultSchema = Type.Object({
   countSource: Type.String({ description: 'index：本次由索引精确计数；sample：由抽样估计（分面数字同样为估计）' }),
   sort: Type.String({ description: 'newest 最新优先 / relevance 相关度优先' }),
   facets: Type.Object({ type: Facet, category: Facet, department: Facet, status: Facet, channel: Facet }),
+  facetsComplete: Type.Boolean({ description: '估计时，少见的分面取值（抽样中没有的）另行精确统计；超时未统计完时为 false（结果本身不受影响）' }),
   nextCursor: Nullable(Type.String()),
 });
 

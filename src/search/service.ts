@@ -128,8 +128,20 @@ export interface SearchResult {
   countSource: 'index' | 'sample';
   sort: 'newest' | 'relevance';
   facets: { type: FacetValue[]; category: FacetValue[]; department: FacetValue[]; status: FacetValue[]; channel: FacetValue[] };
+  /**
+   * False only when an estimate's check for rare facet values (absent from the sample) ran out of time: a value
+   * with a few matches may then be missing from the facets (never from the results).
+   */
+  facetsComplete: boolean;
   nextCursor: string | null;
 }
+
+type Dim = keyof SearchResult['facets'];
+const DIMS: Dim[] = ['type', 'category', 'department', 'status', 'channel'];
+const DIM_PREFIX: Record<Dim, string> = { type: 't:', category: 'c:', department: 'd:', status: 's:', channel: 'ch:' };
+const DIM_COLUMN = { type: 'doc_type', category: 'category_id', department: 'department_id', status: 'status', channel: 'channel' } as const;
+/** Counts per facet value (key as in FacetValue) found outside the estimate's sample level. */
+type ExtraFacets = Record<Dim, Map<string, number>>;
 
 const FULL_ACCESS = new Set(['agent', 'dispatcher', 'supervisor', 'admin']);
 const KNOWLEDGE_EDITORS = new Set(['supervisor', 'admin']);
@@ -193,9 +205,17 @@ export function validateQuery(q: string, words?: (term: string) => string[]): Pa
 /** Sample rows that make an estimate good enough to stop at a coarse level (about ±7 %). */
 const ENOUGH_SAMPLE_ROWS = 200;
 
-export function createSearchService(deps: { db: Db; logger?: Logger; exactThreshold?: number; wordIndexer?: { intervalMs?: number; batch?: number } }) {
+export function createSearchService(deps: {
+  db: Db;
+  logger?: Logger;
+  exactThreshold?: number;
+  /** Time allowed for counting rare facet values exactly under an estimate (ms). */
+  rareFacetMs?: number;
+  wordIndexer?: { intervalMs?: number; batch?: number };
+}) {
   const repo = createSearchRepo(deps.db);
   const exactThreshold = deps.exactThreshold ?? 2_000;
+  const rareFacetMs = deps.rareFacetMs ?? 20;
   const indexer = createWordIndexer({ db: deps.db, logger: deps.logger, ...deps.wordIndexer });
   let segmenter: Segmenter | null = null;
   void indexer.segmenter().then((s) => (segmenter = s), () => undefined);
@@ -242,7 +262,7 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     return r;
   }
 
-  async function facetsOf(combos: ComboRow[], scale = 1): Promise<{ total: number; facets: SearchResult['facets'] }> {
+  async function facetsOf(combos: ComboRow[], scale = 1, extra?: ExtraFacets): Promise<{ total: number; facets: SearchResult['facets'] }> {
     const sums = { type: new Map<string, number>(), category: new Map<number, number>(), department: new Map<number, number>(), status: new Map<string, number>(), channel: new Map<string, number>() };
     let total = 0;
     const add = <K>(m: Map<K, number>, k: K | null, n: number) => {
@@ -256,19 +276,31 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
       add(sums.status, c.status, c.n);
       add(sums.channel, c.channel, c.n);
     }
-    const names = await repo.names([...sums.category.keys()], [...sums.department.keys()]);
+    const extraIds = (m: Map<string, number> | undefined) => [...(m?.keys() ?? [])].map(Number);
+    const names = await repo.names([...sums.category.keys(), ...extraIds(extra?.category)], [...sums.department.keys(), ...extraIds(extra?.department)]);
     const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
     const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
-    const sorted = (vals: FacetValue[]) =>
-      vals.map((v) => (scale === 1 ? v : { ...v, count: round2(v.count * scale) })).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    const labels: Record<Dim, (k: string) => string> = {
+      type: (k) => TYPE_LABELS[k as DocType] ?? k,
+      category: (k) => cat.get(Number(k)) ?? k,
+      department: (k) => dep.get(Number(k)) ?? k,
+      status: (k) => STATUS_LABELS[k] ?? k,
+      channel: (k) => CHANNEL_LABELS[k] ?? k,
+    };
+    const facet = (dim: Dim, m: Map<string | number, number>): FacetValue[] => {
+      const vals = [...m].map(([k, n]) => ({ key: String(k), label: labels[dim](String(k)), count: scale === 1 ? n : round2(n * scale) }));
+      // Rare values the sample level missed: their counts from a finer level or exact (already scaled).
+      for (const [k, n] of extra?.[dim] ?? []) if (!m.has(dim === 'category' || dim === 'department' ? Number(k) : k)) vals.push({ key: k, label: labels[dim](k), count: n });
+      return vals.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    };
     return {
       total: scale === 1 ? total : round2(total * scale),
       facets: {
-        type: sorted([...sums.type].map(([k, n]) => ({ key: k, label: TYPE_LABELS[k as DocType] ?? k, count: n }))),
-        category: sorted([...sums.category].map(([k, n]) => ({ key: String(k), label: cat.get(k) ?? String(k), count: n }))),
-        department: sorted([...sums.department].map(([k, n]) => ({ key: String(k), label: dep.get(k) ?? String(k), count: n }))),
-        status: sorted([...sums.status].map(([k, n]) => ({ key: k, label: STATUS_LABELS[k] ?? k, count: n }))),
-        channel: sorted([...sums.channel].map(([k, n]) => ({ key: k, label: CHANNEL_LABELS[k] ?? k, count: n }))),
+        type: facet('type', sums.type),
+        category: facet('category', sums.category),
+        department: facet('department', sums.department),
+        status: facet('status', sums.status),
+        channel: facet('channel', sums.channel),
       },
     };
   }
@@ -318,6 +350,51 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     return level > 1 || n >= exactThreshold ? { rows, scale: SAMPLE_RATE[level] } : null;
   }
 
+  /**
+   * Facet values the estimate's sample level did not see (a category with 3 matches among 100,000 is in no sample):
+   * every value a facet can take under the filters and the role's access, minus those seen, is looked up in the
+   * 1-in-32 level (one query over the small sample table; found values get that level's estimate), and what is still
+   * missing is counted exactly in the index with an OR of those values' lexemes (the index then walks only their
+   * documents), within rareFacetMs — past it the facets are marked incomplete rather than delaying the answer.
+   */
+  async function rareFacets(c: Conditions, est: { rows: ComboRow[]; scale: number }): Promise<{ extra: ExtraFacets; complete: boolean }> {
+    const extra: ExtraFacets = { type: new Map(), category: new Map(), department: new Map(), status: new Map(), channel: new Map() };
+    const d = c.dims;
+    const u = await repo.facetUniverse();
+    const own = d.access.kind === 'department' ? d.access.departmentId : undefined;
+    const universe: Record<Dim, string[]> = {
+      type: d.types ?? (own !== undefined ? ['case', 'request', 'knowledge'] : [...DOC_TYPES]),
+      category: (d.categoryIds ?? u.categories).map(String),
+      department: (d.departmentId !== undefined ? [d.departmentId] : own !== undefined ? [own] : u.departments).map(String),
+      status: d.statuses ?? Object.keys(STATUS_LABELS),
+      channel: d.channels ?? Object.keys(CHANNEL_LABELS),
+    };
+    const seen = (rows: ComboRow[], dim: Dim) => new Set(rows.map((r) => r[DIM_COLUMN[dim]]).filter((v) => v !== null).map(String));
+    let missing = DIMS.map((dim) => {
+      const s = seen(est.rows, dim);
+      return { dim, keys: new Set(universe[dim].filter((k) => !s.has(k))) };
+    });
+    const lexemes = () => missing.flatMap(({ dim, keys }) => [...keys].map((k) => lex(DIM_PREFIX[dim] + k)));
+    const take = (rows: ComboRow[], scale: number) => {
+      for (const m of missing) {
+        for (const r of rows) {
+          const v = r[DIM_COLUMN[m.dim]];
+          if (v !== null && m.keys.has(String(v))) extra[m.dim].set(String(v), (extra[m.dim].get(String(v)) ?? 0) + r.n * scale);
+        }
+      }
+      for (const m of missing) for (const k of extra[m.dim].keys()) m.keys.delete(k);
+      missing = missing.filter((m) => m.keys.size);
+    };
+    if (!missing.length) return { extra, complete: true };
+    if (est.scale > SAMPLE_RATE[1]) take(await repo.sample(c, 1, false, tsOr(lexemes())), SAMPLE_RATE[1]);
+    for (const m of Object.values(extra)) for (const [k, n] of m) m.set(k, round2(n));
+    if (!missing.length) return { extra, complete: true };
+    const exact = await repo.rare(c, tsOr(lexemes())!, exactThreshold, rareFacetMs);
+    if (!exact) return { extra, complete: false };
+    take(exact, 1);
+    return { extra, complete: true };
+  }
+
   /** A page when there are many matches: tier by tier, walking the newest-first index where a tier is large. */
   async function pageOfMany(c: Conditions, est: { rows: (ComboRow & { tier: number })[]; scale: number }, relevance: boolean, after: Cursor | null, want: number) {
     if (!relevance) return (await repo.walk(c, null, after, want)).map((id) => ({ id, tier: 0 }));
@@ -346,11 +423,12 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
     const est = input.exact ? null : await estimate(c, relevance);
     // Facet names and the page's rows are read side by side (two pooled connections).
     const [page, counted, details] = est
-      ? await Promise.all([pageOfMany(c, est, relevance, after, input.limit + 1), facetsOf(est.rows, est.scale)]).then(
-          async ([p, f]) => [p, f, await repo.details(p.map((x) => x.id))] as const,
-        )
+      ? await Promise.all([
+          pageOfMany(c, est, relevance, after, input.limit + 1),
+          rareFacets(c, est).then(async (r) => ({ ...(await facetsOf(est.rows, est.scale, r.extra)), complete: r.complete })),
+        ]).then(async ([p, f]) => [p, f, await repo.details(p.map((x) => x.id))] as const)
       : await repo.exact(c, relevance, after, input.limit + 1).then(
-          async (ex) => [ex.page, ...(await Promise.all([facetsOf(ex.combos), repo.details(ex.page.map((x) => x.id))]))] as const,
+          async (ex) => [ex.page, ...(await Promise.all([facetsOf(ex.combos).then((f) => ({ ...f, complete: true })), repo.details(ex.page.map((x) => x.id))]))] as const,
         );
     const byId = new Map(details.map((r) => [r.id, r]));
     const pageRows = page.map((p) => ({ row: byId.get(p.id), tier: p.tier })).filter((x): x is { row: PageRow; tier: number } => !!x.row);
@@ -365,6 +443,7 @@ export function createSearchService(deps: { db: Db; logger?: Logger; exactThresh
       countSource: est ? 'sample' : 'index',
       sort: relevance ? 'relevance' : 'newest',
       facets: counted.facets,
+      facetsComplete: counted.complete,
       nextCursor: more && last ? encodeCursor({ ts: last.row.cursor_ts, id: last.row.id, tier: last.tier }, relevance) : null,
     };
   }
