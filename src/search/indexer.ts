@@ -48,6 +48,41 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
     return rows.length;
   }
 
+  /**
+   * After a dictionary change (category or department names, lexicon.ts): segments every document again with the
+   * current dictionary and rewrites only the rows whose words changed (their index entries with them). In id order,
+   * `batch` rows at a time, each update guarded like runOnce (a row whose text changed meanwhile is left for the
+   * indexer). Processes that are running keep their dictionary until restarted.
+   */
+  async function resegment(onBatch?: (scanned: number, changed: number) => void): Promise<{ scanned: number; changed: number }> {
+    const seg = await reload();
+    let scanned = 0;
+    let changed = 0;
+    for (let after = 0; ; ) {
+      const { rows } = await deps.db.query<{ id: number; body: string; h: string; words: string[] | null }>(
+        `select id, body, md5(body) as h, words from search_docs where id > $1 order by id limit $2`,
+        [after, batch],
+      );
+      if (!rows.length) break;
+      after = Number(rows[rows.length - 1]!.id);
+      scanned += rows.length;
+      const data = rows
+        .map((r) => ({ id: r.id, h: r.h, w: seg.indexWords(r.body), old: r.words }))
+        .filter((r) => r.old === null || r.old.length !== r.w.length || r.old.some((x, i) => x !== r.w[i]))
+        .map(({ id, h, w }) => ({ id, h, w }));
+      if (data.length) {
+        const res = await deps.db.query(
+          `update search_docs d set words = v.w from jsonb_to_recordset($1::jsonb) as v(id bigint, h text, w text[])
+            where d.id = v.id and md5(d.body) = v.h and d.words is distinct from v.w`,
+          [JSON.stringify(data)],
+        );
+        changed += res.rowCount ?? 0;
+      }
+      onBatch?.(scanned, changed);
+    }
+    return { scanned, changed };
+  }
+
   async function loop(): Promise<number> {
     let total = 0;
     for (let n = await runOnce(); n > 0; n = await runOnce()) total += n;
@@ -72,6 +107,7 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
   return {
     runOnce,
     drain,
+    resegment,
     reload,
     segmenter: get,
     start(): void {
