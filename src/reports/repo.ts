@@ -4,6 +4,7 @@
 //   answered / abandoned / failed / callback (left the queue asking to be called back) by outcome;
 //   answeredWithinSl = answered with wait_ms <= the threshold (wait = from arrival to connection);
 //   avgWaitMs over answered and abandoned calls; avgAnswerWaitMs (ASA) over answered; avgTalkMs over answered.
+import { TOPIC_SOURCES } from './topics';
 import type { Db } from '../infra/db';
 
 export type Granularity = 'hour' | 'day' | 'month';
@@ -228,22 +229,57 @@ export class ReportsRepo {
    * requests, by the number of documents containing them in the range, with the count of the previous period of the
    * same length. Documents the word indexer has not reached yet (a few seconds) are not counted.
    */
-  async topics(from: Date, to: Date, minCount: number, stop: string[], numeric: string, limit: number): Promise<TopicRow[]> {
+  async topics(from: Date, to: Date, tz: string, minCount: number, stop: string[], numeric: string, limit: number): Promise<TopicRow[]> {
+    const prevFrom = new Date(2 * from.getTime() - to.getTime());
+    // Whole local days of the two periods that the daily aggregate holds, unchanged since (src/reports/topics.ts).
+    const { rows: days } = await this.db.query<{ day: string; start: Date; end: Date }>(
+      `select d.day::text as day, d.day::timestamp at time zone $1 as start, (d.day + 1)::timestamp at time zone $1 as end
+         from search_topic_done d
+        where d.tz = $1 and d.day >= ($2::timestamptz at time zone $1)::date - 1 and d.day <= ($3::timestamptz at time zone $1)::date
+          and d.day::timestamp at time zone $1 >= $2 and (d.day + 1)::timestamp at time zone $1 <= $3
+          and ((d.day + 1)::timestamp at time zone $1 <= $4 or d.day::timestamp at time zone $1 >= $4)
+          and not exists (select 1 from search_topic_dirty x
+                           where x.at >= d.day::timestamp at time zone $1 and x.at < (d.day + 1)::timestamp at time zone $1)
+        order by d.day`,
+      [tz, prevFrom, to, from],
+    );
+    // The rest of [prevFrom, to) is counted from the documents.
+    const starts: Date[] = [];
+    const ends: Date[] = [];
+    let pos = prevFrom;
+    for (const d of days) {
+      if (d.start.getTime() > pos.getTime()) {
+        starts.push(pos);
+        ends.push(d.start);
+      }
+      pos = d.end;
+    }
+    if (pos.getTime() < to.getTime()) {
+      starts.push(pos);
+      ends.push(to);
+    }
+    const curDays = days.filter((d) => d.start.getTime() >= from.getTime()).map((d) => d.day);
+    const prevDays = days.filter((d) => d.start.getTime() < from.getTime()).map((d) => d.day);
     const { rows } = await this.db.query<TopicRow>(
       `with d as (
-         select words, created_at >= $1 as cur from search_docs
-          where src in ('note', 'case') and created_at >= $1::timestamptz - ($2::timestamptz - $1::timestamptz) and created_at < $2
-            and words is not null
+         select s.words, s.created_at >= $1 as cur
+           from unnest($6::timestamptz[], $7::timestamptz[]) as r(s, e)
+           join lateral (select words, created_at from search_docs
+                          where ${TOPIC_SOURCES} and created_at >= r.s and created_at < r.e and words is not null) s on true
+       ), x as (
+         select w, case when d.cur then 1 else 0 end as cur, case when d.cur then 0 else 1 end as prev from d, unnest(d.words) as w
+         union all
+         select term, case when day = any($9::date[]) then n else 0 end, case when day = any($9::date[]) then 0 else n end
+           from search_topic_days where tz = $8 and day = any($10::date[])
        ), t as (
-         select w, (count(*) filter (where cur))::int as cur, (count(*) filter (where not cur))::int as prev
-           from d, unnest(d.words) as w
-          where w ~ '^[\u3400-\u4dbf\u4e00-\u9fff]{2,}$' and not (w = any($4::text[])) and w !~ $6
+         select w, sum(cur)::int as cur, sum(prev)::int as prev from x
+          where w ~ '^[\u3400-\u4dbf\u4e00-\u9fff]{2,}$' and not (w = any($3::text[])) and w !~ $5
           group by w
        )
        select w as term, cur as count, prev as previous from t
-        where cur >= $3
-        order by cur desc, (cur - prev) desc, w limit $5`,
-      [from, to, minCount, stop, limit, numeric],
+        where cur >= $2
+        order by cur desc, (cur - prev) desc, w limit $4`,
+      [from, minCount, stop, limit, numeric, starts, ends, tz, curDays, [...curDays, ...prevDays]],
     );
     return rows;
   }

@@ -142,7 +142,7 @@ export class ReportsService {
       this.repo.agents(from, to, feat.survey),
       feat.survey ? this.repo.survey(from, to) : Promise.resolve(null),
       feat.cases ? this.repo.departments(from, to) : Promise.resolve(null),
-      feat.search ? this.repo.topics(from, to, 2, STOP_WORDS, NUMERIC_WORD.source, q.topics ?? 20) : Promise.resolve([] as TopicRow[]),
+      feat.search ? this.repo.topics(from, to, tz, 2, STOP_WORDS, NUMERIC_WORD.source, q.topics ?? 20) : Promise.resolve([] as TopicRow[]),
     ]);
 
     return {

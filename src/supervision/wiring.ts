@@ -27,6 +27,7 @@ import { MissedService } from '../missed/service';
 import { missedRoutes } from '../missed/routes';
 import { ReportsRepo } from '../reports/repo';
 import { ReportsService } from '../reports/service';
+import { createTopicAggregator, type TopicAggregator } from '../reports/topics';
 import { reportRoutes } from '../reports/routes';
 import { Metrics } from '../metrics/metrics';
 import { metricsRoutes } from '../metrics/routes';
@@ -36,6 +37,8 @@ export interface Supervision {
   service: SupervisionService;
   missed: MissedService;
   reports: ReportsService;
+  /** Hot topics' daily aggregate (a job in every process; one at a time does the work). */
+  topics: TopicAggregator;
   recordings: RecordingService;
   /** The outbound dialler of this process's call control (null while telephony is off). */
   dialer: OutboundDialler | null;
@@ -78,6 +81,8 @@ export function createSupervision(o: {
   const recordings = new RecordingService(db);
   const missed = new MissedService(db, new MissedRepo(db), config.calls.agentEndpointTemplate, config.resilience.callbackPromiseMaxAgeMin);
   const reports = new ReportsService(new ReportsRepo(db), { timezone: settings.reportTimezone, serviceLevelSec: settings.serviceLevelSec });
+  const topics = createTopicAggregator({ db, timezone: settings.reportTimezone, logger });
+  topics.start();
   const metrics = o.metrics;
 
   supervisionRoutes(fastify, service, o.auth);
@@ -115,6 +120,7 @@ export function createSupervision(o: {
     service,
     missed,
     reports,
+    topics,
     recordings,
     get dialer() {
       return dialer;
@@ -149,6 +155,7 @@ export function createSupervision(o: {
       dialer = null;
       missed.setDialer(null);
       await publisher?.stop();
+      await topics.stop();
     },
   };
   return sup;

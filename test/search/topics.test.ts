@@ -73,4 +73,33 @@ describe('hot topics in words people use', () => {
     const counts = topics.map((x) => x.count);
     expect([...counts].sort((a, b) => b - a)).toEqual(counts);
   });
+
+  test('the daily aggregate gives the same list; days changed since are counted from the documents until aggregated again', async () => {
+    const kpi = async () => {
+      const res = await t.inject({ method: 'GET', url: '/api/reports/kpi?from=2026-03-02&to=2026-03-03&topics=40', headers: sup.headers });
+      expect(res.statusCode).toBe(200);
+      return (res.json() as { hotTopics: { term: string; count: number; previous: number; trend: string }[] }).hotTopics;
+    };
+    const raw = await kpi();
+    const agg = t.app.supervision.topics;
+    expect(await agg.catchUp()).toBeGreaterThanOrEqual(2); // 2026-03-01 and 2026-03-02 (Asia/Shanghai) at least
+    expect(await kpi()).toEqual(raw);
+    // The aggregate is what is read for whole days: a (deliberately wrong) aggregate shows through.
+    await t.app.db.query(`update search_topic_days set n = n + 100 where day = '2026-03-02' and term = '停水'`);
+    expect((await kpi()).find((x) => x.term === '停水')!.count).toBe(103);
+    await t.app.db.query(`update search_topic_days set n = n - 100 where day = '2026-03-02' and term = '停水'`);
+    // A new note on an aggregated day: counted at once (from the documents), and after the next run from the aggregate.
+    const call = (await t.app.db.query<{ id: string }>(`select call_id as id from call_notes limit 1`)).rows[0]!.id;
+    const author = (await t.app.db.query<{ id: number }>(`select author_id as id from call_notes limit 1`)).rows[0]!.id;
+    await t.app.db.query(`insert into call_notes (call_id, author_id, content, created_at) values ($1, $2, '人民路停水了', '2026-03-02T09:30:00+08:00')`, [call, author]);
+    await t.app.search.indexer.drain();
+    expect((await kpi()).find((x) => x.term === '停水')!.count).toBe(4);
+    expect(await agg.catchUp()).toBe(1);
+    const dirty = await t.app.db.query<{ n: number }>(`select count(*)::int as n from search_topic_dirty`);
+    expect(dirty.rows[0]!.n).toBe(0);
+    const after = await kpi();
+    expect(after.find((x) => x.term === '停水')!.count).toBe(4);
+    await t.app.db.query(`update search_topic_days set n = n + 100 where day = '2026-03-02' and term = '停水'`);
+    expect((await kpi()).find((x) => x.term === '停水')!.count).toBe(104);
+  });
 });
