@@ -295,6 +295,33 @@ export function createSearchRepo(db: Db) {
       return rows.map((r) => Number(r.id));
     },
 
+    /**
+     * Page ids among the matches of some months (m: lexemes, UTC), through the index (bitmap): for conditions with
+     * a middling number of matches, where walking the newest-first index would check many rows per match but the
+     * newest months hold enough of them.
+     */
+    async window(c: Conditions, extra: string | null, months: string[], after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
+      const sql = new Sql();
+      addAll(sql, c, tsAnd(extra, tsOr(months.map((m) => lex(`m:${m}`)))), 'index');
+      if (after) sql.where.push(`(created_at, id) < (${sql.p(after.ts)}::timestamptz, ${sql.p(after.id)}::bigint)`);
+      // The planner would rather walk the newest-first index (it cannot know how few rows the months leave).
+      const rows = await run<{ id: number }>(
+        { jit: 'off', enable_indexscan: 'off', max_parallel_workers_per_gather: '0' },
+        `select id from search_docs ${whereOf(sql)} order by created_at desc, id desc limit ${sql.p(limit)}`,
+        sql.params,
+      );
+      return rows.map((r) => Number(r.id));
+    },
+
+    /** The documents' time span and about how many there are (planner statistics: cheap, not exact). */
+    async span(): Promise<{ first: Date | null; last: Date | null; docs: number }> {
+      const { rows } = await db.query<{ first: Date | null; last: Date | null; docs: number }>(
+        `select (select min(created_at) from search_docs) as first, (select max(created_at) from search_docs) as last,
+                greatest((select reltuples from pg_class where oid = 'search_docs'::regclass), 0)::float8 as docs`,
+      );
+      return rows[0]!;
+    },
+
     /** Page ids of one tier through the index (bitmap) — for tiers with few matches. */
     async tierPage(c: Conditions, extra: string | null, after: { ts: string; id: number } | null, limit: number): Promise<number[]> {
       const sql = new Sql();

@@ -211,11 +211,14 @@ export function createSearchService(deps: {
   exactThreshold?: number;
   /** Time allowed for counting rare facet values exactly under an estimate (ms). */
   rareFacetMs?: number;
+  /** Rows a newest-first walk may check before the newest months are asked through the index instead. */
+  walkRows?: number;
   wordIndexer?: { intervalMs?: number; batch?: number };
 }) {
   const repo = createSearchRepo(deps.db);
   const exactThreshold = deps.exactThreshold ?? 2_000;
   const rareFacetMs = deps.rareFacetMs ?? 20;
+  const walkRows = deps.walkRows ?? 2_000;
   const indexer = createWordIndexer({ db: deps.db, logger: deps.logger, ...deps.wordIndexer });
   let segmenter: Segmenter | null = null;
   void indexer.segmenter().then((s) => (segmenter = s), () => undefined);
@@ -395,9 +398,62 @@ export function createSearchService(deps: {
     return { extra, complete: true };
   }
 
+  // The documents' time span and count, refreshed at most once a minute (only used to choose how to find a page).
+  let spanAt = 0;
+  let spanP: ReturnType<typeof repo.span> | null = null;
+  function span(): ReturnType<typeof repo.span> {
+    if (!spanP || Date.now() - spanAt > 60_000) {
+      spanAt = Date.now();
+      spanP = repo.span().catch((err: unknown) => {
+        spanP = null;
+        throw err;
+      });
+    }
+    return spanP;
+  }
+
+  const monthOf = (d: Date) => d.getUTCFullYear() * 12 + d.getUTCMonth();
+  const monthKey = (m: number) => String(Math.floor(m / 12) * 100 + (m % 12) + 1);
+
+  /**
+   * Newest-first page ids of conditions with about `expected` matches. Walking the newest-first index checks about
+   * want × documents / matches rows: cheap for common terms. For middling ones, the newest months are asked through
+   * the index instead (as many months as should hold twice the page, then older windows of doubling size): a few
+   * hundred rows read instead of thousands. Few matches: all of them through the index.
+   */
+  async function newest(c: Conditions, extra: string | null, after: { ts: string; id: number } | null, want: number, expected: number): Promise<number[]> {
+    if (expected < exactThreshold) return repo.tierPage(c, extra, after, want);
+    const s = await span();
+    if (!s.first || !s.last || want * (s.docs / Math.max(1, expected)) < walkRows) return repo.walk(c, extra, after, want);
+    const first = monthOf(s.first);
+    const months = Math.max(1, monthOf(new Date()) - first + 1);
+    let k = Math.max(1, Math.ceil((2 * want * months) / Math.max(1, expected)));
+    // The newest window starts at the last month with documents (or now), or the cursor's month.
+    let m = after ? monthOf(new Date(after.ts)) : Math.max(monthOf(new Date()), monthOf(s.last));
+    const out: number[] = [];
+    // The first window also takes the next months (documents dated ahead; no cost when there are none).
+    let ahead = after ? 0 : 12;
+    while (out.length < want && m >= first) {
+      const ms: string[] = [];
+      for (; ahead > 0; ahead--) ms.push(monthKey(m + ahead));
+      for (let i = 0; i < k && m - i >= first; i++) ms.push(monthKey(m - i));
+      out.push(...(await repo.window(c, extra, ms, after, want - out.length)));
+      m -= k;
+      k *= 2;
+    }
+    // Documents older than the first month known (up to a minute ago: back-dated writes) are not missed: the walk
+    // from there finds them, or the end of the index at once.
+    if (out.length < want) {
+      const start = new Date(Date.UTC(Math.floor(first / 12), first % 12, 1)).toISOString();
+      const from = after && Date.parse(after.ts) < Date.parse(start) ? after : { ts: start, id: 0 };
+      out.push(...(await repo.walk(c, extra, from, want - out.length)));
+    }
+    return out;
+  }
+
   /** A page when there are many matches: tier by tier, walking the newest-first index where a tier is large. */
   async function pageOfMany(c: Conditions, est: { rows: (ComboRow & { tier: number })[]; scale: number }, relevance: boolean, after: Cursor | null, want: number) {
-    if (!relevance) return (await repo.walk(c, null, after, want)).map((id) => ({ id, tier: 0 }));
+    if (!relevance) return (await newest(c, null, after, want, est.rows.reduce((a, r) => a + r.n, 0) * est.scale)).map((id) => ({ id, tier: 0 }));
     const perTier = new Map<number, number>();
     for (const r of est.rows) perTier.set(r.tier, (perTier.get(r.tier) ?? 0) + r.n * est.scale);
     const out: { id: number; tier: number }[] = [];
@@ -407,7 +463,7 @@ export function createSearchService(deps: {
       const pos = after && tier === after.tier ? { ts: after.ts, id: after.id } : null;
       const extra = tierTsquery(c.q, tier);
       const n = want - out.length;
-      const ids = (perTier.get(tier) ?? 0) >= exactThreshold ? await repo.walk(c, extra, pos, n) : await repo.tierPage(c, extra, pos, n);
+      const ids = await newest(c, extra, pos, n, perTier.get(tier) ?? 0);
       out.push(...ids.map((id) => ({ id, tier })));
     }
     return out;
