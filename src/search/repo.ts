@@ -183,16 +183,46 @@ export const SAMPLE_RATE: Record<SampleLevel, number> = { 1: 32, 2: 128, 3: 512,
 
 const whereOf = (sql: Sql) => (sql.where.length ? `where ${sql.where.join(' and ')}` : '');
 
+/** A value as an SQL literal (strings, numbers, booleans, dates, flat arrays of those; null). */
+export function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error('non-finite number in a query');
+    return `'${v}'`;
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v instanceof Date) return `'${v.toISOString()}'`;
+  if (Array.isArray(v)) {
+    const el = (x: unknown) => (x === null || x === undefined ? 'NULL' : `"${String(x instanceof Date ? x.toISOString() : x).replace(/[\\"]/g, (c) => `\\${c}`)}"`);
+    return literal(`{${v.map(el).join(',')}}`);
+  }
+  const str = String(v);
+  if (str.includes('\0')) throw new Error('NUL in a query value');
+  // As pg's escapeLiteral: E'…' with backslashes doubled when there are any (right whatever standard_conforming_strings).
+  const q = str.replace(/'/g, "''");
+  return str.includes('\\') ? ` E'${q.replace(/\\/g, '\\\\')}'` : `'${q}'`;
+}
+
+/** $1, $2 … replaced by the values as literals (for a multi-statement message, which takes no parameters). */
+export function inline(text: string, params: unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`no value for $${n}`);
+    return literal(params[i]);
+  });
+}
+
 export function createSearchRepo(db: Db) {
-  /** A statement with planner settings local to its transaction. */
+  /**
+   * A statement with planner settings local to it, in one round trip: set_config(…, true) and the statement as one
+   * simple-protocol message, which PostgreSQL runs as one implicit transaction (the settings end with it; an error
+   * rolls it back). Values are inlined as literals (such a message takes no parameters).
+   */
   async function run<R extends object>(settings: Record<string, string>, text: string, params: unknown[]): Promise<R[]> {
-    return db.withTransaction(async (tx) => {
-      const keys = Object.keys(settings);
-      if (keys.length) {
-        await db.query(`select ${keys.map((k, i) => `set_config('${k}', $${i + 1}, true)`).join(', ')}`, Object.values(settings), tx);
-      }
-      return (await db.query(text, params, tx)).rows as R[];
-    });
+    const keys = Object.keys(settings);
+    const sets = keys.length ? `select ${keys.map((k) => `set_config(${literal(k)}, ${literal(settings[k])}, true)`).join(', ')}; ` : '';
+    const res = (await db.query(sets + inline(text, params))) as unknown as { rows: R[] } | { rows: R[] }[];
+    return Array.isArray(res) ? res[res.length - 1]!.rows : res.rows;
   }
 
   return {
@@ -245,6 +275,40 @@ export function createSearchRepo(db: Db) {
     },
 
     /**
+     * The sample's counts in one statement: level 4 (1 in 2048) first; its count predicts how many rows each finer
+     * level would give, and only the branch of the coarsest level expected to hold `enough` rows runs (the others are
+     * cut off by a one-time filter before reading anything). Each branch names its level as a literal, so that its
+     * partial index is used.
+     */
+    async estimate(c: Conditions, relevance: boolean, enough: number): Promise<{ level: SampleLevel; rows: (ComboRow & { tier: number })[] }> {
+      const sql = new Sql();
+      const branch = (level: SampleLevel) => {
+        const b = new Sql();
+        b.params = sql.params;
+        b.where.push(`level >= ${Number(level)}`);
+        addAll(b, c, null, 'index');
+        const tier = relevance ? tierExpr(b, c.q) : '0';
+        return `select ${level} as level, doc_type, category_id, department_id, status, channel, ${tier} as tier, count(*)::int as n
+                  from search_sample ${whereOf(b)}`;
+      };
+      const top = branch(4);
+      const e = sql.p(enough);
+      const text = `with l4 as materialized (${top} group by 2, 3, 4, 5, 6, 7),
+           lv as (select case when s >= ${e}::int then 4 when s * 4 >= ${e}::int then 3 when s * 16 >= ${e}::int then 2 else 1 end as l
+                    from (select coalesce(sum(n), 0) as s from l4) x)
+         select * from l4 where (select l from lv) = 4
+         union all (${branch(3)} and (select l from lv) = 3 group by 2, 3, 4, 5, 6, 7)
+         union all (${branch(2)} and (select l from lv) = 2 group by 2, 3, 4, 5, 6, 7)
+         union all (${branch(1)} and (select l from lv) = 1 group by 2, 3, 4, 5, 6, 7)`;
+      const rows = await run<ComboRow & { tier: number; level: number }>({ jit: 'off' }, text, sql.params);
+      if (!rows.length) {
+        // No match at the chosen level (or none at all): which level it was follows from level 4's count of 0.
+        return { level: enough <= 0 ? 4 : 1, rows: [] };
+      }
+      return { level: rows[0]!.level as SampleLevel, rows: rows.map(({ level: _l, ...r }) => r) };
+    },
+
+    /**
      * Exact counts per facet combination of the matches that also match `extra` (rare facet values: an OR of their
      * lexemes, so the index walks only their documents), at most `cap` rows, within `timeoutMs`. Null when the time
      * ran out.
@@ -266,13 +330,21 @@ export function createSearchRepo(db: Db) {
       }
     },
 
-    /** Every category and department id (the values a facet can take). */
-    async facetUniverse(): Promise<{ categories: number[]; departments: number[] }> {
-      const { rows } = await db.query<{ kind: 'c' | 'd'; ids: number[] }>(
-        `select 'c' as kind, coalesce(array_agg(id), '{}') as ids from categories
-         union all select 'd', coalesce(array_agg(id), '{}') from departments`,
+    /** Sample rows per facet combination over all documents at a level (how common each facet value is). */
+    async sampleTotals(level: SampleLevel): Promise<ComboRow[]> {
+      const { rows } = await db.query<ComboRow>(
+        `select doc_type, category_id, department_id, status, channel, count(*)::int as n
+           from search_sample where level >= ${Number(level)} group by 1, 2, 3, 4, 5`,
       );
-      return { categories: rows.find((r) => r.kind === 'c')!.ids, departments: rows.find((r) => r.kind === 'd')!.ids };
+      return rows;
+    },
+
+    /** Every category and department with its name (facet labels, and the values a facet can take). */
+    async directory(): Promise<{ kind: 'c' | 'd'; id: number; name: string }[]> {
+      const { rows } = await db.query<{ kind: 'c' | 'd'; id: number; name: string }>(
+        `select 'c' as kind, id, name from categories union all select 'd', id, name from departments`,
+      );
+      return rows;
     },
 
     /**

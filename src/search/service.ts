@@ -21,7 +21,7 @@ import { normalizePhone } from '../http/schemas';
 import { lex, MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, phoneWindows, snippet, termLexemes, tsAnd, tsOr, type ParsedQuery } from './query';
 import { createWordIndexer } from './indexer';
 import type { Segmenter } from './words';
-import { buildConditions, createSearchRepo, monthsTsquery, SAMPLE_RATE, type SampleLevel, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
+import { buildConditions, createSearchRepo, monthsTsquery, SAMPLE_RATE, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
 
 export const TYPE_LABELS: Record<DocType, string> = { call: '通话小结', case: '工单', request: '网上求助', knowledge: '知识库' };
 export const CHANNEL_LABELS: Record<string, string> = { phone: '电话', web: '网站', open311: 'Open311' };
@@ -202,6 +202,9 @@ export function validateQuery(q: string, words?: (term: string) => string[]): Pa
   return parsed;
 }
 
+/** Documents of a facet value (over the whole index) below which counting its matches exactly is cheap. */
+const CHEAP_VALUE_DOCS = 2_000;
+
 /** Sample rows that make an estimate good enough to stop at a coarse level (about ±7 %). */
 const ENOUGH_SAMPLE_ROWS = 200;
 
@@ -265,6 +268,29 @@ export function createSearchService(deps: {
     return r;
   }
 
+  // Category and department names (small tables): read at most every 30 s, and again at once when an id is not in
+  // them (a category added since). A renamed one shows its former name for up to 30 s.
+  interface Directory { cat: Map<number, string>; dep: Map<number, string> }
+  let dirAt = 0;
+  let dirP: Promise<Directory> | null = null;
+  function loadDirectory(): Promise<Directory> {
+    dirAt = Date.now();
+    dirP = repo.directory().then(
+      (rows) => ({ cat: new Map(rows.filter((r) => r.kind === 'c').map((r) => [r.id, r.name])), dep: new Map(rows.filter((r) => r.kind === 'd').map((r) => [r.id, r.name])) }),
+      (err: unknown) => {
+        dirP = null;
+        throw err;
+      },
+    );
+    return dirP;
+  }
+  async function directory(categoryIds: Iterable<number> = [], departmentIds: Iterable<number> = []): Promise<Directory> {
+    const d = await (dirP && Date.now() - dirAt <= 30_000 ? dirP : loadDirectory());
+    for (const id of categoryIds) if (!d.cat.has(id)) return loadDirectory();
+    for (const id of departmentIds) if (!d.dep.has(id)) return loadDirectory();
+    return d;
+  }
+
   async function facetsOf(combos: ComboRow[], scale = 1, extra?: ExtraFacets): Promise<{ total: number; facets: SearchResult['facets'] }> {
     const sums = { type: new Map<string, number>(), category: new Map<number, number>(), department: new Map<number, number>(), status: new Map<string, number>(), channel: new Map<string, number>() };
     let total = 0;
@@ -280,9 +306,7 @@ export function createSearchService(deps: {
       add(sums.channel, c.channel, c.n);
     }
     const extraIds = (m: Map<string, number> | undefined) => [...(m?.keys() ?? [])].map(Number);
-    const names = await repo.names([...sums.category.keys(), ...extraIds(extra?.category)], [...sums.department.keys(), ...extraIds(extra?.department)]);
-    const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
-    const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
+    const { cat, dep } = await directory([...sums.category.keys(), ...extraIds(extra?.category)], [...sums.department.keys(), ...extraIds(extra?.department)]);
     const labels: Record<Dim, (k: string) => string> = {
       type: (k) => TYPE_LABELS[k as DocType] ?? k,
       category: (k) => cat.get(Number(k)) ?? k,
@@ -309,12 +333,10 @@ export function createSearchService(deps: {
   }
 
   async function toItems(rows: PageRow[], q: ParsedQuery): Promise<SearchItem[]> {
-    const names = await repo.names(
-      [...new Set(rows.map((r) => r.category_id).filter((x): x is number => x !== null))],
-      [...new Set(rows.map((r) => r.department_id).filter((x): x is number => x !== null))],
+    const { cat, dep } = await directory(
+      rows.map((r) => r.category_id).filter((x): x is number => x !== null),
+      rows.map((r) => r.department_id).filter((x): x is number => x !== null),
     );
-    const cat = new Map(names.filter((n) => n.kind === 'c').map((n) => [n.id, n.name]));
-    const dep = new Map(names.filter((n) => n.kind === 'd').map((n) => [n.id, n.name]));
     return rows.map((r) => ({
       type: r.doc_type,
       id: r.doc_type === 'call' ? r.call_id ?? String(r.src_id) : String(r.src_id),
@@ -343,27 +365,23 @@ export function createSearchService(deps: {
    * finest level says fewer than exactThreshold: then counting exactly is cheap.
    */
   async function estimate(c: Conditions, relevance: boolean): Promise<{ rows: (ComboRow & { tier: number })[]; scale: number } | null> {
-    const count = (rows: ComboRow[]) => rows.reduce((a, r) => a + r.n, 0);
-    const top = await repo.sample(c, 4, relevance);
-    const n4 = count(top);
-    if (n4 >= ENOUGH_SAMPLE_ROWS) return { rows: top, scale: SAMPLE_RATE[4] };
-    const level: SampleLevel = n4 * 4 >= ENOUGH_SAMPLE_ROWS ? 3 : n4 * 16 >= ENOUGH_SAMPLE_ROWS ? 2 : 1;
-    const rows = await repo.sample(c, level, relevance);
-    const n = count(rows) * SAMPLE_RATE[level];
+    const { level, rows } = await repo.estimate(c, relevance, ENOUGH_SAMPLE_ROWS);
+    const n = rows.reduce((a, r) => a + r.n, 0) * SAMPLE_RATE[level];
     return level > 1 || n >= exactThreshold ? { rows, scale: SAMPLE_RATE[level] } : null;
   }
 
   /**
    * Facet values the estimate's sample level did not see (a category with 3 matches among 100,000 is in no sample):
-   * every value a facet can take under the filters and the role's access, minus those seen, is looked up in the
-   * 1-in-32 level (one query over the small sample table; found values get that level's estimate), and what is still
-   * missing is counted exactly in the index with an OR of those values' lexemes (the index then walks only their
-   * documents), within rareFacetMs — past it the facets are marked incomplete rather than delaying the answer.
+   * of every value a facet can take under the filters and the role's access, those not seen and rare overall are
+   * counted exactly in the index with an OR of their lexemes (the index then reads only their documents), within
+   * rareFacetMs — past it, or when a value common overall was not seen, the facets are marked incomplete rather
+   * than delaying the answer.
    */
   async function rareFacets(c: Conditions, est: { rows: ComboRow[]; scale: number }): Promise<{ extra: ExtraFacets; complete: boolean }> {
     const extra: ExtraFacets = { type: new Map(), category: new Map(), department: new Map(), status: new Map(), channel: new Map() };
     const d = c.dims;
-    const u = await repo.facetUniverse();
+    const dir = await directory();
+    const u = { categories: [...dir.cat.keys()], departments: [...dir.dep.keys()] };
     const own = d.access.kind === 'department' ? d.access.departmentId : undefined;
     const universe: Record<Dim, string[]> = {
       type: d.types ?? (own !== undefined ? ['case', 'request', 'knowledge'] : [...DOC_TYPES]),
@@ -389,13 +407,49 @@ export function createSearchService(deps: {
       missing = missing.filter((m) => m.keys.size);
     };
     if (!missing.length) return { extra, complete: true };
-    if (est.scale > SAMPLE_RATE[1]) take(await repo.sample(c, 1, false, tsOr(lexemes())), SAMPLE_RATE[1]);
-    for (const m of Object.values(extra)) for (const [k, n] of m) m.set(k, round2(n));
-    if (!missing.length) return { extra, complete: true };
+    // Counting exactly is cheap only for values that are rare overall (the index then reads only their few
+    // documents). A value common overall but missing from the sample level of these matches has few of them (about
+    // fewer than 3 × the level's rate, at 95 %): it is left out and the facets are marked incomplete. (Asking the
+    // 1-in-32 level for such values costs as much as an estimate at that level: 50–200 ms for common terms.)
+    const common = await valueTotals();
+    let complete = true;
+    missing = missing
+      .map(({ dim, keys }) => {
+        const cheap = [...keys].filter((k) => (common[dim].get(k) ?? 0) <= CHEAP_VALUE_DOCS);
+        if (cheap.length < keys.size) complete = false;
+        return { dim, keys: new Set(cheap) };
+      })
+      .filter((m) => m.keys.size);
+    if (!missing.length) return { extra, complete };
     const exact = await repo.rare(c, tsOr(lexemes())!, exactThreshold, rareFacetMs);
     if (!exact) return { extra, complete: false };
     take(exact, 1);
-    return { extra, complete: true };
+    return { extra, complete };
+  }
+
+  // Documents per facet value over the whole index, from the 1-in-128 sample level, refreshed every 10 minutes.
+  let totalsAt = 0;
+  let totalsP: Promise<Record<Dim, Map<string, number>>> | null = null;
+  function valueTotals(): Promise<Record<Dim, Map<string, number>>> {
+    if (totalsP && Date.now() - totalsAt <= 600_000) return totalsP;
+    totalsAt = Date.now();
+    totalsP = repo.sampleTotals(2).then(
+      (rows) => {
+        const out: Record<Dim, Map<string, number>> = { type: new Map(), category: new Map(), department: new Map(), status: new Map(), channel: new Map() };
+        for (const r of rows) {
+          for (const dim of DIMS) {
+            const v = r[DIM_COLUMN[dim]];
+            if (v !== null) out[dim].set(String(v), (out[dim].get(String(v)) ?? 0) + r.n * SAMPLE_RATE[2]);
+          }
+        }
+        return out;
+      },
+      (err: unknown) => {
+        totalsP = null;
+        throw err;
+      },
+    );
+    return totalsP;
   }
 
   // The documents' time span and count, refreshed at most once a minute (only used to choose how to find a page).
