@@ -214,14 +214,17 @@ export function createSearchService(deps: {
   exactThreshold?: number;
   /** Time allowed for counting rare facet values exactly under an estimate (ms). */
   rareFacetMs?: number;
-  /** Rows a newest-first walk may check before the newest months are asked through the index instead. */
+  /**
+   * A newest-first walk expected to check fewer rows than this is always taken; above, whichever of the walk and the
+   * newest months reads fewer rows (0: never walk, for tests).
+   */
   walkRows?: number;
   wordIndexer?: { intervalMs?: number; batch?: number };
 }) {
   const repo = createSearchRepo(deps.db);
   const exactThreshold = deps.exactThreshold ?? 2_000;
   const rareFacetMs = deps.rareFacetMs ?? 20;
-  const walkRows = deps.walkRows ?? 2_000;
+  const walkRows = deps.walkRows ?? 500;
   const indexer = createWordIndexer({ db: deps.db, logger: deps.logger, ...deps.wordIndexer });
   let segmenter: Segmenter | null = null;
   void indexer.segmenter().then((s) => (segmenter = s), () => undefined);
@@ -478,15 +481,26 @@ export function createSearchService(deps: {
   async function newest(c: Conditions, extra: string | null, after: { ts: string; id: number } | null, want: number, expected: number): Promise<number[]> {
     if (expected < exactThreshold) return repo.tierPage(c, extra, after, want);
     const s = await span();
-    if (!s.first || !s.last || want * (s.docs / Math.max(1, expected)) < walkRows) return repo.walk(c, extra, after, want);
-    const first = monthOf(s.first);
-    const months = Math.max(1, monthOf(new Date()) - first + 1);
+    if (!s.first || !s.last) return repo.walk(c, extra, after, want);
+    // Months that can hold matches: the documents' span, narrowed by the time filter.
+    const spanFirst = monthOf(s.first);
+    const spanLast = Math.max(monthOf(new Date()), monthOf(s.last));
+    const first = c.rows.from ? Math.max(spanFirst, monthOf(new Date(c.rows.from))) : spanFirst;
+    const last = c.rows.to ? Math.min(spanLast, monthOf(new Date(Date.parse(c.rows.to) - 1))) : spanLast;
+    const months = Math.max(1, last - first + 1);
+    // Rows each way would read: the walk checks want × documents / matches (of the time range), the newest months
+    // hold at least a month of matches.
+    const docsInRange = (s.docs * months) / Math.max(1, spanLast - spanFirst + 1);
+    const walkCost = (want * docsInRange) / Math.max(1, expected);
+    const windowCost = Math.max(2 * want, expected / months);
+    if (walkCost < walkRows || (walkRows > 0 && walkCost <= windowCost)) return repo.walk(c, extra, after, want);
     let k = Math.max(1, Math.ceil((2 * want * months) / Math.max(1, expected)));
-    // The newest window starts at the last month with documents (or now), or the cursor's month.
-    let m = after ? monthOf(new Date(after.ts)) : Math.max(monthOf(new Date()), monthOf(s.last));
+    // The newest window starts at the last month that can hold matches, or the cursor's month.
+    let m = after ? Math.min(last, monthOf(new Date(after.ts))) : last;
     const out: number[] = [];
-    // The first window also takes the next months (documents dated ahead; no cost when there are none).
-    let ahead = after ? 0 : 12;
+    // Without a time filter the first window also takes the next months (documents dated ahead; no cost when there
+    // are none).
+    let ahead = after || c.rows.to ? 0 : 12;
     while (out.length < want && m >= first) {
       const ms: string[] = [];
       for (; ahead > 0; ahead--) ms.push(monthKey(m + ahead));
@@ -496,7 +510,7 @@ export function createSearchService(deps: {
       k *= 2;
     }
     // Documents older than the first month known (up to a minute ago: back-dated writes) are not missed: the walk
-    // from there finds them, or the end of the index at once.
+    // from there finds them, or the end of the index (or of the time filter) at once.
     if (out.length < want) {
       const start = new Date(Date.UTC(Math.floor(first / 12), first % 12, 1)).toISOString();
       const from = after && Date.parse(after.ts) < Date.parse(start) ? after : { ts: start, id: 0 };
@@ -504,6 +518,7 @@ export function createSearchService(deps: {
     }
     return out;
   }
+
 
   /** A page when there are many matches: tier by tier, walking the newest-first index where a tier is large. */
   async function pageOfMany(c: Conditions, est: { rows: (ComboRow & { tier: number })[]; scale: number }, relevance: boolean, after: Cursor | null, want: number) {
