@@ -5,11 +5,14 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { createSegmenter, type Segmenter } from './words';
 
-export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: number; intervalMs?: number }) {
+export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: number; intervalMs?: number; flushMs?: number }) {
   const batch = deps.batch ?? 500;
   const intervalMs = deps.intervalMs ?? 2_000;
+  const flushMs = deps.flushMs ?? 1_000;
   let segmenter: Segmenter | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let flushTimer: NodeJS.Timeout | null = null;
+  let flushing: Promise<unknown> | null = null;
   let running: Promise<unknown> | null = null;
   let stopped = false;
 
@@ -83,9 +86,24 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
     return { scanned, changed };
   }
 
+  /**
+   * Moves the entries writers left in the GIN index's pending list (migration 1766100100000: fastupdate on, so an
+   * insert appends its ~150 entries to one list instead of updating ~150 index pages) into the index proper. Run
+   * every flushMs and after each batch of words, so that the list stays short for the searches that read it and no
+   * writer ever fills it up (the writer that does pays for merging it). Concurrent calls from several processes
+   * wait for each other in PostgreSQL.
+   */
+  async function flushPending(): Promise<number> {
+    const { rows } = await deps.db.query<{ n: string }>(`select gin_clean_pending_list('search_docs_vector_idx'::regclass) as n`);
+    return Number(rows[0]!.n);
+  }
+
   async function loop(): Promise<number> {
     let total = 0;
-    for (let n = await runOnce(); n > 0; n = await runOnce()) total += n;
+    for (let n = await runOnce(); n > 0; n = await runOnce()) {
+      total += n;
+      await flushPending();
+    }
     return total;
   }
 
@@ -104,8 +122,18 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
       });
   }
 
+  function flushTick(): void {
+    if (stopped || flushing) return;
+    flushing = flushPending()
+      .catch((err: unknown) => deps.logger?.warn({ err }, 'search index pending-list flush failed'))
+      .finally(() => {
+        flushing = null;
+      });
+  }
+
   return {
     runOnce,
+    flushPending,
     drain,
     resegment,
     reload,
@@ -114,12 +142,17 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
       stopped = false;
       timer ??= setInterval(tick, intervalMs);
       timer.unref();
+      flushTimer ??= setInterval(flushTick, flushMs);
+      flushTimer.unref();
     },
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearInterval(timer);
+      if (flushTimer) clearInterval(flushTimer);
       timer = null;
+      flushTimer = null;
       await running;
+      await flushing;
     },
   };
 }
