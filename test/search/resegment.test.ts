@@ -27,3 +27,16 @@ test('resegment: documents get the words of the current dictionary; unchanged do
   expect(await tuple()).toBe(before); // not rewritten
   expect(await t.app.search.indexer.resegment()).toEqual({ scanned: 2, changed: 0 });
 });
+
+test('an insert leaves its index entries in the GIN pending list (searchable at once); the flush moves them into the index', async () => {
+  const q = t.app.db.query;
+  await t.app.search.indexer.stop(); // its timer would flush between the statements below
+  await t.app.search.indexer.flushPending();
+  await q(`insert into cases (tracking_no, channel, status, title, description) values ('114-20261202-000001', 'web', 'draft', '', '滨河路井盖缺失很危险')`);
+  const found = async () => (await q<{ n: number }>(`select count(*)::int as n from search_docs where tsv @@ '井盖 & 缺失'::tsquery`)).rows[0]!.n;
+  expect(await found()).toBe(1);
+  // Pages of the pending list merged into the index (0 when the insert had updated the index pages itself).
+  expect(await t.app.search.indexer.flushPending()).toBeGreaterThan(0);
+  expect(await t.app.search.indexer.flushPending()).toBe(0);
+  expect(await found()).toBe(1);
+});
