@@ -264,10 +264,11 @@ async function main() {
     }
 
     const svc = createSearchService({ db, exactThreshold: THRESHOLD });
-    await svc.parse('预热'); // loads jieba's dictionary once (~0.5 s), as at process start
-    // Open the pool's connections first (as a running server has them), so "first request" is the keyword's first
-    // time, not a new backend's first statement.
+    await svc.warm(); // jieba's dictionary (~0.5 s), names, time span, facet totals: loaded at process start
+    // Open the pool's connections first and let each answer a search of a keyword outside the mix (as a running
+    // server's connections have), so "first request" is the keyword's first time, not a new backend's first statement.
     await Promise.all(Array.from({ length: 6 }, () => db.withTransaction((tx) => db.query(`select count(*) from categories`, [], tx))));
+    await Promise.all(Array.from({ length: 6 }, () => svc.search(ADMIN, { q: '预热', limit: 20 })));
     log(`load average at the start of the queries: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} cores)`);
     const ids = async (table: string, code: string) => (await db.query<{ id: number }>(`select id from ${table} where code = $1`, [code])).rows[0]!.id;
     const resolve = async (m: MixQuery): Promise<SearchInput> => {

@@ -218,6 +218,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
     await registerPublicRateLimit(fastify, redis);
     const search = createSearchService({ db, logger });
     search.indexer.start(); // jieba words of new documents, off the writers' path (issue 13)
+    void search.warm().catch((err: unknown) => logger.warn({ err }, 'search warm-up failed')); // the first search need not load them
     closers.push({ name: 'search-words', close: () => search.indexer.stop() });
     const intake = createIntakeService({ db, ...config.intake });
     searchRoutes(fastify, search);

@@ -705,7 +705,15 @@ export function createSearchService(deps: {
     return { days: opts.days, items: out };
   }
 
-  return { search, duplicates, duplicatesFor, duplicateCounts, indexer, parse };
+  /**
+   * What a process loads once (jieba's dictionary, category and department names, the documents' time span and the
+   * facet values' totals), done at start so that the first search does not wait for it.
+   */
+  async function warm(): Promise<void> {
+    await Promise.all([parse('预热'), directory(), span(), valueTotals()]);
+  }
+
+  return { search, duplicates, duplicatesFor, duplicateCounts, indexer, parse, warm };
 }
 
 export type SearchService = ReturnType<typeof createSearchService>;
