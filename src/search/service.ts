@@ -202,6 +202,9 @@ export function validateQuery(q: string, words?: (term: string) => string[]): Pa
   return parsed;
 }
 
+/** Rows of a newest-first walk per heap page read (rows are stored about in time order, ~8 to a page). */
+const WALK_ROWS_PER_PAGE = 4;
+
 /** Documents of a facet value (over the whole index) below which counting its matches exactly is cheap. */
 const CHEAP_VALUE_DOCS = 2_000;
 
@@ -484,22 +487,23 @@ export function createSearchService(deps: {
     if (!s.first || !s.last) return repo.walk(c, extra, after, want);
     // Months that can hold matches: the documents' span, narrowed by the time filter.
     const spanFirst = monthOf(s.first);
-    const spanLast = Math.max(monthOf(new Date()), monthOf(s.last));
+    // The last month with documents (a minute ago); the first window also asks the months after it.
+    const spanLast = monthOf(s.last);
     const first = c.rows.from ? Math.max(spanFirst, monthOf(new Date(c.rows.from))) : spanFirst;
     const last = c.rows.to ? Math.min(spanLast, monthOf(new Date(Date.parse(c.rows.to) - 1))) : spanLast;
     const months = Math.max(1, last - first + 1);
-    // Rows each way would read: the walk checks want × documents / matches (of the time range), the newest months
-    // hold at least a month of matches.
+    // Pages each way would read: the walk checks want × documents / matches rows (of the time range) in time order,
+    // several to a page; the newest months hold at least a month of matches, each on its own page.
     const docsInRange = (s.docs * months) / Math.max(1, spanLast - spanFirst + 1);
-    const walkCost = (want * docsInRange) / Math.max(1, expected);
-    const windowCost = Math.max(2 * want, expected / months);
-    if (walkCost < walkRows || (walkRows > 0 && walkCost <= windowCost)) return repo.walk(c, extra, after, want);
+    const walkChecks = (want * docsInRange) / Math.max(1, expected);
+    const windowReads = Math.max(2 * want, expected / months);
+    if (walkChecks < walkRows || (walkRows > 0 && walkChecks / WALK_ROWS_PER_PAGE <= windowReads)) return repo.walk(c, extra, after, want);
     let k = Math.max(1, Math.ceil((2 * want * months) / Math.max(1, expected)));
     // The newest window starts at the last month that can hold matches, or the cursor's month.
     let m = after ? Math.min(last, monthOf(new Date(after.ts))) : last;
     const out: number[] = [];
-    // Without a time filter the first window also takes the next months (documents dated ahead; no cost when there
-    // are none).
+    // Without a time filter the first window also takes the next months (documents written since the span was read,
+    // or dated ahead; no cost when there are none).
     let ahead = after || c.rows.to ? 0 : 12;
     while (out.length < want && m >= first) {
       const ms: string[] = [];
