@@ -17,14 +17,21 @@ export interface ReconcileStats {
 
 export function reconcileStep(ctx: CallContext): { reconcile(): Promise<ReconcileStats> } {
   const { flow } = ctx;
+  /** Open records that started before this service did are a previous run's; later ones are this run's own. */
+  const serviceStartedAt = Date.now();
 
   async function reconcile(): Promise<ReconcileStats> {
     const { sw, repo, settings, acd } = ctx;
+    // The snapshot judges only what existed before it was taken. A caller whose StasisStart arrives while it is
+    // taken is not in it: judged by it, that caller was "lost" and left ringing forever (a flaky restart test).
+    const before = ctx.registry.all();
+    const knownChannels = new Set(before.map((c) => c.channelId));
     const [channels, open] = await Promise.all([sw.listChannels(), repo.openCalls(settings.nodeId)]);
     const live = new Map(channels.map((c) => [c.id, c]));
     const stats: ReconcileStats = { finalised: 0, adopted: 0, orphansHungUp: 0, newCalls: 0, callbacksRestored: 0 };
 
-    for (const call of ctx.registry.all()) {
+    for (const call of before) {
+      if (ctx.registry.get(call.id) !== call) continue; // it ended on its own meanwhile
       if (call.keptPlace && !call.offer?.answered && call.state === 'queued') continue; // a kept place: no channel yet
       if (!live.has(call.channelId)) {
         await flow.callerGone(call, 'lost_while_disconnected');
@@ -37,7 +44,8 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     }
 
     for (const row of open) {
-      if (ctx.registry.get(row.id)) continue;
+      // This run's own calls follow their events (one that just ended may still read as open here).
+      if (ctx.registry.get(row.id) || row.started_at.getTime() >= serviceStartedAt) continue;
       if (live.has(row.channel_id)) {
         await adopt(row, live);
         stats.adopted++;
@@ -48,7 +56,7 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     }
 
     for (const ch of channels) {
-      if (ctx.registry.forChannel(ch.id)) continue;
+      if (ctx.registry.forChannel(ch.id) || knownChannels.has(ch.id)) continue;
       const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
       const [chApp, kind] = data.split(',');
       if (chApp !== settings.app || kind === 'callback') continue; // click-to-call legs are the dialler's

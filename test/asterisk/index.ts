@@ -2,7 +2,7 @@
 // unmodified ari-client and asterisk-manager connect to it. See README-like notes in the repo's report and
 // ../shared/asterisk-traces/README.md for the behaviour it reproduces.
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AmiServer } from './ami';
 import { handleAriRequest, type RestLogEntry } from './ari-http';
@@ -88,8 +88,33 @@ export class AsteriskSimulator extends EventEmitter {
     return this.ami.port;
   }
 
+  /**
+   * Holds back the answer to the next matching REST request (computed at once, as Asterisk would, but delivered
+   * only on release()): lets a test put events between Asterisk's answer and our reading of it.
+   */
+  holdRestAnswer(match: (method: string, path: string) => boolean): { answered: Promise<void>; release(): void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const answered = new Promise<void>((r) => (arrived = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.restHolds.push({ match, arrived, released });
+    return { answered, release };
+  }
+
+  private readonly restHolds: { match: (method: string, path: string) => boolean; arrived: () => void; released: Promise<void> }[] = [];
+
   private makeHttp(): Server {
     const server = createServer((req, res) => {
+      const i = this.restHolds.findIndex((h) => h.match(req.method ?? '', (req.url ?? '').split('?')[0] ?? ''));
+      if (i >= 0) {
+        const hold = this.restHolds.splice(i, 1)[0]!;
+        const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+        (res as unknown as { end: (...a: unknown[]) => ServerResponse }).end = (...a: unknown[]) => {
+          hold.arrived();
+          void hold.released.then(() => end(...a));
+          return res;
+        };
+      }
       void handleAriRequest(
         {
           core: this.core,
