@@ -42,6 +42,19 @@ function body(name: string, dataType = 'containers'): Param {
 function op(httpMethod: Operation['httpMethod'], nickname: string, responseClass: string, parameters: Param[], summary = nickname): Operation {
   return { httpMethod, summary, nickname, responseClass, parameters };
 }
+
+/** The query parameters of POST /channels/{id}/record and /bridges/{id}/record. */
+function recordParams(): Param[] {
+  return [
+    query('name', 'string', { required: true }),
+    query('format', 'string', { required: true }),
+    query('maxDurationSeconds', 'int'),
+    query('maxSilenceSeconds', 'int'),
+    query('ifExists', 'string', { allowableValues: { valueType: 'LIST', values: ['fail', 'overwrite', 'append'] } }),
+    query('beep', 'boolean'),
+    query('terminateOn'),
+  ];
+}
 function props(spec: Record<string, string>, required: string[] = Object.keys(spec)): ModelProps {
   const out: ModelProps = {};
   for (const [k, t] of Object.entries(spec)) {
@@ -312,6 +325,44 @@ const RESOURCES: Record<string, { description: string; apis: Api[]; models: Mode
         ],
       },
       {
+        path: '/channels/{channelId}/record',
+        description: 'Record audio from a channel',
+        operations: [
+          op('POST', 'record', 'LiveRecording', [
+            path('channelId'),
+            ...recordParams(),
+          ]),
+        ],
+      },
+      {
+        path: '/channels/{channelId}/snoop',
+        description: 'Snoop (spy/whisper) on a channel',
+        operations: [
+          op('POST', 'snoopChannel', 'Channel', [
+            path('channelId'),
+            query('spy', 'string', { allowableValues: { valueType: 'LIST', values: ['none', 'both', 'out', 'in'] } }),
+            query('whisper', 'string', { allowableValues: { valueType: 'LIST', values: ['none', 'both', 'out', 'in'] } }),
+            query('app', 'string', { required: true }),
+            query('appArgs'),
+            query('snoopId'),
+          ]),
+        ],
+      },
+      {
+        path: '/channels/{channelId}/snoop/{snoopId}',
+        description: 'Snoop (spy/whisper) on a channel, with the snoop channel id',
+        operations: [
+          op('POST', 'snoopChannelWithId', 'Channel', [
+            path('channelId'),
+            path('snoopId'),
+            query('spy', 'string', { allowableValues: { valueType: 'LIST', values: ['none', 'both', 'out', 'in'] } }),
+            query('whisper', 'string', { allowableValues: { valueType: 'LIST', values: ['none', 'both', 'out', 'in'] } }),
+            query('app', 'string', { required: true }),
+            query('appArgs'),
+          ]),
+        ],
+      },
+      {
         path: '/channels/{channelId}/variable',
         description: 'Channel variables',
         operations: [
@@ -320,7 +371,7 @@ const RESOURCES: Record<string, { description: string; apis: Api[]; models: Mode
         ],
       },
     ],
-    models: CHANNEL_MODELS.concat(PLAYBACK_MODELS),
+    models: CHANNEL_MODELS.concat(PLAYBACK_MODELS, RECORDING_MODELS),
   },
   bridges: {
     description: 'Bridge resources',
@@ -369,13 +420,7 @@ const RESOURCES: Record<string, { description: string; apis: Api[]; models: Mode
         operations: [
           op('POST', 'record', 'LiveRecording', [
             path('bridgeId'),
-            query('name', 'string', { required: true }),
-            query('format', 'string', { required: true }),
-            query('maxDurationSeconds', 'int'),
-            query('maxSilenceSeconds', 'int'),
-            query('ifExists', 'string', { allowableValues: { valueType: 'LIST', values: ['fail', 'overwrite', 'append'] } }),
-            query('beep', 'boolean'),
-            query('terminateOn'),
+            ...recordParams(),
           ]),
         ],
       },

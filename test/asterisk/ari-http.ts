@@ -312,6 +312,15 @@ async function route(ctx: AriHttpContext, method: string, url: URL, bodyText: st
       const playbackId = n === 4 ? c : q('playbackId');
       return { status: 201, body: core.play(ch, medias, playbackId) };
     }
+    if ((n === 3 || n === 4) && b === 'snoop' && method === 'POST') {
+      const snoopId = n === 4 ? c : q('snoopId');
+      const ch = core.snoop(core.channelMap.get(a), { spy: q('spy'), whisper: q('whisper'), app: q('app'), appArgs: q('appArgs'), snoopId });
+      return { status: 200, body: ch.json() };
+    }
+    if (n === 3 && b === 'record' && method === 'POST') {
+      const ch = stasisChannel(core, a);
+      return { status: 201, body: core.recordChannel(ch, q('name'), q('format'), q('ifExists')) };
+    }
     if (n === 3 && b === 'variable') {
       const ch = channelOr404(core, a);
       const name = q('variable');

@@ -39,6 +39,9 @@ export interface SimChannel {
   readonly playbacks: string[];
 }
 
+/** Formats a stock Asterisk 22 can record to (format modules loaded by default). */
+const RECORDING_FORMATS = new Set(['wav', 'wav16', 'WAV', 'gsm', 'ulaw', 'alaw', 'sln', 'g722', 'g729', 'ogg', 'h263', 'h264']);
+
 export interface CoreOptions {
   soundDurationsMs: Record<string, number>;
   defaultSoundMs: number;
@@ -95,6 +98,12 @@ export class ChannelImpl implements SimChannel {
   amiApplication: { app: string; data: string } | null = null;
   /** False until NewCallerid is published for an originated channel (AMI shows <unknown> before). */
   amiCallerPublished = true;
+  /** Snoop channels (POST /channels/{id}/snoop) spying on this channel: they end when it does. */
+  readonly snoops = new Set<ChannelImpl>();
+  /** A snoop channel: the channel it spies on. */
+  spyee: ChannelImpl | null = null;
+  /** A live recording of this channel (POST /channels/{id}/record). */
+  recording: RecordingImpl | null = null;
 
   constructor(
     private readonly core: Core,
@@ -247,6 +256,7 @@ export class Core extends EventEmitter {
   private uniqueCounter = 0;
   private chanNameCounter = 0;
   private announcerCounter = 0;
+  private snoopCounter = 0;
   private timers = new Set<NodeJS.Timeout>();
   readonly startupTime = new Date();
   lastReload = new Date();
@@ -659,13 +669,18 @@ export class Core extends EventEmitter {
     this.updateDeviceState(ch.endpoint);
     ch.checkWaiters();
     this.emit('channelDestroyed', ch);
+    if (ch.spyee) ch.spyee.snoops.delete(ch);
+    // The snoop's audiohook is done once the spied-on channel goes: the snoop channel hangs itself up (no
+    // ChannelHangupRequest), a few ms later.
+    for (const snoop of ch.snoops) setImmediate(() => this.hangupChannel(snoop, 'spyee_gone'));
+    ch.snoops.clear();
   }
 
   /**
    * Hang a channel up. `kind` app = DELETE /channels (soft hangup, ChannelHangupRequest cause 32 soft);
    * remote = BYE from the phone (ChannelHangupRequest without cause).
    */
-  hangupChannel(ch: ChannelImpl, kind: 'app' | 'remote' | 'shutdown', cause = 16): void {
+  hangupChannel(ch: ChannelImpl, kind: 'app' | 'remote' | 'shutdown' | 'spyee_gone', cause = 16): void {
     if (ch.destroyed || ch.hangingUp) return;
     ch.hangingUp = true;
     for (const t of ch.timers) this.clearTimer(t);
@@ -676,7 +691,7 @@ export class Core extends EventEmitter {
       const flag = kind === 'app' ? 32 : 4;
       this.chanEvent(ch, 'ChannelHangupRequest', {}, { cause: flag, soft: true });
       this.ami('SoftHangupRequest', 'call,all', [...this.chanHeaders(ch), ['Cause', String(flag)]]);
-    } else {
+    } else if (kind === 'remote') {
       this.chanEvent(ch, 'ChannelHangupRequest');
       this.ami('HangupRequest', 'call,all', this.chanHeaders(ch));
     }
@@ -694,6 +709,7 @@ export class Core extends EventEmitter {
       const b = this.bridgeMap.get(ch.bridgeId);
       if (b) this.leaveBridge(ch, b, false);
     }
+    if (ch.recording) this.finishRecording(ch.recording); // RecordingFinished before the channel's StasisEnd
     if (ch.inStasis) {
       ch.inStasis = false;
       this.chanEvent(ch, 'StasisEnd');
@@ -854,8 +870,9 @@ export class Core extends EventEmitter {
 
   technology(b: BridgeImpl): string {
     if (b.type === 'holding') return 'holding_bridge';
-    const pjsip = b.channels.filter((id) => this.channelMap.has(id)).length;
-    return pjsip >= 2 ? 'native_rtp' : 'simple_bridge';
+    const chans = b.channels.map((id) => this.channelMap.get(id)).filter((c): c is ChannelImpl => !!c);
+    // A snoop's audiohook on a channel keeps the RTP from flowing natively between the phones.
+    return chans.length >= 2 && !chans.some((c) => c.snoops.size > 0) ? 'native_rtp' : 'simple_bridge';
   }
 
   bridgeJson(b: BridgeImpl, technology?: string): BridgeJson {
@@ -999,10 +1016,48 @@ export class Core extends EventEmitter {
   }
 
   // ------------------------------------------------------------------------------------------------------
+  // snoop channels
+
+  /**
+   * POST /channels/{id}/snoop: a channel `Snoop/<spied-on uniqueid>-<8 hex>` (state Up, no endpoint) that hears
+   * the spied-on channel and enters `app` with `appArgs` (StasisStart, just after the REST reply). It is not in a
+   * bridge; it hangs itself up when the spied-on channel goes.
+   */
+  snoop(spyee: ChannelImpl | undefined, p: { spy?: string; whisper?: string; app?: string; appArgs?: string; snoopId?: string }): ChannelImpl {
+    const dir = (v: string | undefined, what: string): string => {
+      const d = v === undefined || v === '' ? 'none' : v;
+      if (!['none', 'both', 'out', 'in'].includes(d)) throw new AriError(400, { message: `Invalid direction specified for ${what}` });
+      return d;
+    };
+    if (dir(p.spy, 'spy') === 'none' && dir(p.whisper, 'whisper') === 'none') {
+      throw new AriError(400, { message: 'Direction must be specified for at least spy or whisper' });
+    }
+    if (!p.app) throw new AriError(400, { message: 'Application name is required' });
+    if (!spyee || spyee.destroyed) throw new AriError(404, { message: 'Provided channel was not found' });
+    const id = p.snoopId || this.nextUniqueId();
+    if (this.channelMap.has(id)) throw new AriError(500, { message: 'Snoop channel could not be created' });
+    const appData = p.appArgs ? `${p.app},${p.appArgs}` : p.app;
+    const dialplan: DialplanLocation = { context: 'default', exten: 's', priority: 1, app_name: 'Stasis', app_data: appData };
+    const name = `Snoop/${spyee.id}-${hex8(this.snoopCounter++)}`;
+    const ch = new ChannelImpl(this, id, name, '', '', { name: '', number: '' }, 'Up', dialplan, false);
+    ch.spyee = spyee;
+    spyee.snoops.add(ch);
+    this.channelMap.set(id, ch);
+    this.ami('Newchannel', 'call,all', this.chanHeaders(ch));
+    const app = p.app;
+    const args = p.appArgs ? p.appArgs.split(',') : [];
+    setImmediate(() => {
+      if (!ch.destroyed && !ch.hangingUp) this.enterStasis(ch, app, args);
+    });
+    this.emit('channelCreated', ch);
+    return ch;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
   // recordings
 
   recordingJson(r: RecordingImpl): LiveRecordingJson {
-    const j: LiveRecordingJson = { name: r.name, format: r.format, target_uri: r.targetUri, state: r.state };
+    const j: LiveRecordingJson = { name: r.name, format: r.format, state: r.state, target_uri: r.targetUri };
     if (r.state === 'done') j.duration = Math.round((Date.now() - r.startedAt) / 1000);
     return j;
   }
@@ -1018,7 +1073,26 @@ export class Core extends EventEmitter {
     for (const id of b.channels) for (const a of this.channelMap.get(id)?.apps ?? []) apps.add(a);
     const r: RecordingImpl = { name, format, targetUri: `bridge:${b.id}`, state: 'queued', startedAt: Date.now(), apps: [...apps] };
     b.recording = r;
-    this.liveRecordings.set(name, r);
+    return this.startRecording(r);
+  }
+
+  /** POST /channels/{id}/record on a channel in Stasis (checked by the route): queued, then RecordingStarted. */
+  recordChannel(ch: ChannelImpl, name: string | undefined, format: string | undefined, ifExists: string | undefined): LiveRecordingJson {
+    const mode = ifExists ?? 'fail';
+    if (!['fail', 'overwrite', 'append'].includes(mode)) throw new AriError(400, { message: 'ifExists invalid' });
+    if (!format || !RECORDING_FORMATS.has(format)) throw new AriError(422, { message: 'specified format is unknown on this system' });
+    if (!name || name.startsWith('/') || name.split('/').includes('..')) throw new AriError(400, { message: 'Recording name invalid' });
+    if (this.liveRecordings.has(name) || (mode === 'fail' && this.storedRecordings.has(name))) {
+      throw new AriError(409, { message: `Recording '${name}' already exists and can not be overwritten` });
+    }
+    const r: RecordingImpl = { name, format, targetUri: `channel:${ch.id}`, state: 'queued', startedAt: Date.now(), apps: [...ch.apps] };
+    ch.recording = r;
+    return this.startRecording(r);
+  }
+
+  /** A new live recording: answered as queued; RecordingStarted follows. */
+  private startRecording(r: RecordingImpl): LiveRecordingJson {
+    this.liveRecordings.set(r.name, r);
     const json = this.recordingJson(r);
     setImmediate(() => {
       if (r.state !== 'queued') return;
@@ -1035,6 +1109,7 @@ export class Core extends EventEmitter {
     this.liveRecordings.delete(r.name);
     this.storedRecordings.set(r.name, { name: r.name, format: r.format });
     for (const b of this.bridgeMap.values()) if (b.recording === r) b.recording = null;
+    for (const ch of this.channelMap.values()) if (ch.recording === r) ch.recording = null;
     this.sendAri(r.apps, this.ev('RecordingFinished', { recording: this.recordingJson(r) }));
   }
 
