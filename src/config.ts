@@ -40,7 +40,7 @@ export interface Config {
     readonly callerIdName: string;
     readonly callerIdNumber: string;
     readonly nodeId: string;
-    /** Record every connected call (bridge recording). */
+    /** Record every connected call (a snoop channel on the caller, recorded over ARI). */
     readonly recordCalls: boolean;
     /** When the agent hangs up first, the caller is asked to rate the service (1 满意, 2 基本满意, 3 不满意). */
     readonly survey: boolean;

@@ -53,7 +53,7 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; user?
 export function renderAsteriskConfig(o: LabOptions): string {
   const etc = path.join(o.dir, 'etc');
   const lib = path.join(o.dir, 'var', 'lib');
-  // spool/recording and spool/monitor: where ARI bridge recordings and MixMonitor write (the image has them).
+  // spool/recording and spool/monitor: where ARI recordings and MixMonitor write (the image has them).
   for (const d of [etc, lib, path.join(o.dir, 'spool', 'recording'), path.join(o.dir, 'spool', 'monitor'), path.join(o.dir, 'run'), path.join(o.dir, 'log'), path.join(o.dir, 'cache')]) {
     mkdirSync(d, { recursive: true });
   }

@@ -169,7 +169,7 @@ async function setUp(): Promise<Lab> {
       SESSION_SECRET: randomBytes(32).toString('hex'),
       AGENT_ENDPOINT_TEMPLATE: 'PJSIP/agent{extension}',
       CALL_WRAPUP_SEC: '0',
-      // SERVICE_CALL_RECORD=false: the service without its bridge recording (Queue() still runs MixMonitor), to see
+      // SERVICE_CALL_RECORD=false: the service without its call recording (Queue() still runs MixMonitor), to see
       // what recording costs Asterisk; not a fair comparison, a diagnosis.
       ...(env.SERVICE_CALL_RECORD ? { CALL_RECORD: env.SERVICE_CALL_RECORD } : {}),
     },

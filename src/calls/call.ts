@@ -40,6 +40,11 @@ export class Call {
   playbackId: string | null = null;
   bridgeId: string | null = null;
   bridgeReady: Promise<string> | null = null;
+  /**
+   * The snoop channel recording the conversation (`<callId>-rec`, on the caller's channel, so the caller/agent
+   * bridge stays two-party and transfers keep recording); null until the first connect, and once stopped.
+   */
+  recordingChannelId: string | null = null;
   offer: Offer | null = null;
   offerCount = 0;
   agentId: number | null = null;

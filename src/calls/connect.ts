@@ -1,10 +1,10 @@
 // Step: the agent answered — stop whatever the caller hears, answer them if they still hear ringback, bridge both
-// legs, record the connection (PostgreSQL before anyone is told), then start the recording.
+// legs, record the connection (PostgreSQL before anyone is told), then start the recording (a snoop channel).
 import type { ChannelSnapshot } from '../telephony/switch';
 import type { Call, Offer } from './call';
-import { bridgeOf, hangupQuietly, ignoreNotFound, recordingName, type CallContext, type Flow } from './context';
+import { bridgeOf, hangupQuietly, ignoreNotFound, recordingChannelOf, recordingName, stopRecording, type CallContext, type Flow } from './context';
 
-export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | 'markConnected'> {
+export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | 'markConnected' | 'recordingChannelStarted'> {
   async function agentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void> {
     const { sw } = ctx;
     const call = ctx.registry.get(callId);
@@ -83,22 +83,54 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
       undefined,
       agentChannelId,
     );
+    // The conversation has begun: the recording starts alongside the writes and the console message, not after
+    // them (a failure's patch of the name is queued behind the transition above).
+    const recording = settings.recordCalls ? startRecording(call) : null;
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     ctx.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
     await call.popSent;
     await hub.publish(offer.agentId, { type: 'call.connected', callId: call.id, connectedAt: new Date(connectedAt).toISOString() });
-    if (settings.recordCalls) await startRecording(call, bridgeId);
+    await recording;
   }
 
-  /** The name is stored with the connected transition; cleared again if the recording does not start. */
-  async function startRecording(call: Call, bridgeId: string): Promise<void> {
+  /**
+   * Recording through a snoop channel on the caller's channel, not a bridge recording: a bridge recording adds a
+   * Recorder channel as a third participant and turns the two-party bridge into a mixing (softmix) bridge, a
+   * mixing thread per call. The snoop enters our app (recordingChannelStarted) and is recorded there. It stays
+   * with the caller through transfers and ends when the caller's channel goes; once per call (a caller back from a
+   * failed blind transfer is still being recorded). The name is stored with the connected transition; cleared
+   * again if the recording does not start.
+   */
+  async function startRecording(call: Call): Promise<void> {
+    if (call.recordingChannelId) return;
+    const snoopId = recordingChannelOf(call.id);
+    call.recordingChannelId = snoopId;
     try {
-      await ctx.sw.recordBridge(bridgeId, recordingName(call), 'wav');
+      await ctx.sw.snoop(call.channelId, { snoopId, appArgs: `recording,${call.id}`, spy: 'both' });
     } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'recording could not start');
-      void ctx.repo.patch(call.id, { recording_name: null });
+      if (call.recordingChannelId === snoopId) call.recordingChannelId = null;
+      recordingFailed(call, err);
     }
   }
 
-  return { agentLegAnswered, markConnected };
+  async function recordingChannelStarted(channel: ChannelSnapshot, callId: string): Promise<void> {
+    const call = ctx.registry.get(callId);
+    if (!call || call.isOver || call.recordingChannelId !== channel.id) {
+      await hangupQuietly(ctx, channel.id); // a call that ended (or stopped recording) meanwhile
+      return;
+    }
+    try {
+      await ctx.sw.recordChannel(channel.id, recordingName(call), { format: 'wav', ifExists: 'overwrite' });
+    } catch (err) {
+      recordingFailed(call, err);
+      await stopRecording(ctx, call);
+    }
+  }
+
+  function recordingFailed(call: Call, err: unknown): void {
+    ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'recording could not start');
+    void ctx.repo.patch(call.id, { recording_name: null });
+  }
+
+  return { agentLegAnswered, markConnected, recordingChannelStarted };
 }

@@ -47,6 +47,8 @@ export interface Flow {
   // connect.ts
   agentLegAnswered(channel: ChannelSnapshot, callId: string): Promise<void>;
   markConnected(call: Call, offer: Offer, agentChannelId: string, bridgeId: string): Promise<void>;
+  /** The call's recording snoop channel entered our app (StasisStart `recording,<callId>`): record it. */
+  recordingChannelStarted(channel: ChannelSnapshot, callId: string): Promise<void>;
   // ending.ts
   callerGone(call: Call, why: string): Promise<void>;
   agentGone(call: Call, why: string): Promise<void>;
@@ -159,6 +161,19 @@ export function sound(name: string): string {
 export function toMedia(s: string): string {
   const t = s.trim();
   return /^[a-z]+:/.test(t) ? t : `sound:${t}`;
+}
+
+/** The id of the snoop channel that records a call (see connect.ts). */
+export function recordingChannelOf(callId: string): string {
+  return `${callId}-rec`;
+}
+
+/** Ends the call's recording (its snoop channel); the caller's hangup ends it too, without this. */
+export async function stopRecording(ctx: CallContext, call: Call): Promise<void> {
+  const id = call.recordingChannelId;
+  if (!id) return;
+  call.recordingChannelId = null;
+  await hangupQuietly(ctx, id);
 }
 
 export function recordingName(call: Call): string {

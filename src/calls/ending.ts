@@ -3,7 +3,7 @@
 // record is final first, then the agent is released, then the call is forgotten.
 import type { Call } from './call';
 import type { CallState } from './state';
-import { destroyBridge, hangupQuietly, type CallContext, type Flow, type HangupBy } from './context';
+import { destroyBridge, hangupQuietly, stopRecording, type CallContext, type Flow, type HangupBy } from './context';
 
 export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGone' | 'finish' | 'releaseAgent'> {
   const { flow } = ctx;
@@ -86,7 +86,7 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
     }
     // The caller stays on for the survey; the agent is free (wrap-up) right away.
     await call.transition('survey', talk);
-    await releaseAgent(call, 'agent');
+    await Promise.all([releaseAgent(call, 'agent'), stopRecording(ctx, call)]); // the survey is not recorded
     await destroyBridge(ctx, call);
     if ((call.state as CallState) !== 'survey') return; // the caller hung up meanwhile
     await flow.startSurvey(call);

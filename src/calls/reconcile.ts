@@ -1,11 +1,12 @@
 // Step: after every (re)connect, Asterisk's live channels are the truth. Calls whose caller vanished while we were
 // deaf are finalised; open records of a previous run whose channels still live are adopted; channels that entered
-// our app while we were away are taken as new calls; orphaned agent legs are hung up; kept places come back in
-// their order; agents still held for calls this node no longer has are freed.
+// our app while we were away are taken as new calls; orphaned agent legs are hung up, and recording snoops of calls
+// no longer in conversation here; kept places come back in their order; agents still held for calls this node no
+// longer has are freed.
 import type { ChannelSnapshot } from '../telephony/switch';
 import { Call } from './call';
 import type { CallRow } from './repo';
-import { hangupQuietly, type CallContext } from './context';
+import { hangupQuietly, recordingChannelOf, type CallContext } from './context';
 
 export interface ReconcileStats {
   finalised: number;
@@ -58,9 +59,13 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     for (const ch of channels) {
       if (ctx.registry.forChannel(ch.id) || knownChannels.has(ch.id)) continue;
       const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
-      const [chApp, kind] = data.split(',');
+      const [chApp, kind, callId] = data.split(',');
       if (chApp !== settings.app || kind === 'callback') continue; // click-to-call legs are the dialler's
-      if (kind === 'agent' || kind === 'transfer' || kind === 'resident' || /-(a|t)\d+$/.test(ch.id)) {
+      if (kind === 'recording') {
+        if (keepsRecording(ch.id, callId ?? '')) continue;
+        await hangupQuietly(ctx, ch.id);
+        stats.orphansHungUp++;
+      } else if (kind === 'agent' || kind === 'transfer' || kind === 'resident' || /-(a|t)\d+$/.test(ch.id)) {
         await hangupQuietly(ctx, ch.id);
         stats.orphansHungUp++;
       } else if (ch.state === 'Ring' || ch.state === 'Up' || ch.state === 'Ringing') {
@@ -89,6 +94,19 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
   }
 
   /**
+   * A recording snoop channel (connect.ts) still recording: it stays while its call is live here and still in its
+   * conversation (connected, or with a transfer); the snoop of a call that is gone or past the conversation goes.
+   */
+  function keepsRecording(snoopId: string, callId: string): boolean {
+    const call = ctx.registry.get(callId);
+    if (!call || call.isOver || snoopId !== recordingChannelOf(call.id)) return false;
+    if (call.state !== 'connected' && call.state !== 'transferring' && call.state !== 'transferred') return false;
+    if (call.recordingChannelId !== null && call.recordingChannelId !== snoopId) return false;
+    call.recordingChannelId = snoopId; // adopted: the survey, if any, stops it as usual
+    return true;
+  }
+
+  /**
    * A call of a previous run of this node whose caller is still on the line. Its legs are mapped in the same tick
    * as the call is registered, and until the adoption is complete a hangup of any of them waits for it (as during
    * bridging): otherwise a leg that hangs up while we read its record is never seen, and the call never ends.
@@ -100,7 +118,8 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     call.bridgeId = row.bridge_id;
     if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
     ctx.registry.add(call);
-    for (const id of live.keys()) if (id.startsWith(`${row.id}-`)) ctx.registry.mapChannel(id, call);
+    const snoop = recordingChannelOf(row.id); // not a leg: reconcile keeps or hangs it up below
+    for (const id of live.keys()) if (id.startsWith(`${row.id}-`) && id !== snoop) ctx.registry.mapChannel(id, call);
     if (row.agent_channel_id && live.has(row.agent_channel_id)) ctx.registry.mapChannel(row.agent_channel_id, call);
     call.lookup = ctx.lookup(row.caller_number, row.id).catch(() => null);
     const adopting = adoptAs(call, row, live);

@@ -21,6 +21,8 @@ export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () =>
     transfer: (ch, args) => flow.transferAnswered(ch, args[1] ?? ''),
     resident: (ch, args) => flow.residentAnswered(ch, args[1] ?? ''),
     callback: (ch, args) => dialler.onStasisStart(ch, args[1] ?? '', args[2] ?? ''),
+    // The snoop channel recording a call (connect.ts): never a leg of the call, never a new call.
+    recording: (ch, args) => flow.recordingChannelStarted(ch, args[1] ?? ''),
   };
 
   /** A key the caller pressed, by call state. */

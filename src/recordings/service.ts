@@ -1,4 +1,4 @@
-// Call recordings: the call flow records every connected call (calls.recording_name, an ARI bridge recording);
+// Call recordings: the call flow records every connected call (calls.recording_name; ARI records a snoop on the caller);
 // this streams the stored file back from Asterisk to those allowed to hear it: supervisors and admins, and the
 // agent who took the call.
 import type { AuthUser } from '../auth/types';

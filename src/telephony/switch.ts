@@ -85,6 +85,13 @@ export interface CallSwitch extends EventEmitter<SwitchEvents> {
   listBridges(): Promise<BridgeSnapshot[]>;
   /** Record a bridge to the named file (Asterisk's recording dir); resolves once recording started. */
   recordBridge(bridgeId: string, name: string, format?: string): Promise<void>;
+  /**
+   * A snoop channel on a channel (ARI POST /channels/{id}/snoop): hears the channel's audio (`spy`: both directions
+   * by default) and enters our Stasis app with `appArgs` (StasisStart). It ends by itself with the spied-on channel.
+   */
+  snoop(channelId: string, opts: { snoopId: string; appArgs: string; spy?: 'both' | 'in' | 'out' }): Promise<ChannelSnapshot>;
+  /** Record a channel that is in our Stasis app to the named file; resolves once the recording is queued. */
+  recordChannel(channelId: string, name: string, opts?: { format?: string; ifExists?: 'fail' | 'overwrite' | 'append' }): Promise<void>;
   /** The file of a stored recording, streamed; null when Asterisk has no such recording. */
   recordingFile(name: string): Promise<RecordingFile | null>;
 

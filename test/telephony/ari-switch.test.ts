@@ -175,6 +175,34 @@ describe('AriSwitch against the simulator', () => {
     await expect(sw.recordBridge(b2.id, 'call-rec-1')).rejects.toMatchObject({ status: 409 });
   });
 
+  test('snoop → StasisStart with its args; recordChannel on it; the snoop ends with the spied-on channel (as Asterisk 22)', async () => {
+    await startUp();
+    const started = nextEvent<StasisStartArg>(sw, 'stasisStart');
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: APP, appArgs: ['inbound'] });
+    await started;
+    await sw.answer(caller.id);
+    const finished = nextEvent<[{ name: string; targetUri: string; durationSec?: number }]>(sw, 'recordingFinished');
+    const snoopEnded = nextEvent<[{ channel: ChannelSnapshot }]>(sw, 'stasisEnd', (e) => e.channel.id === 'call-1-rec');
+    const snoopStarted = nextEvent<StasisStartArg>(sw, 'stasisStart', (e) => e.args[0] === 'recording');
+    const snoop = await sw.snoop(caller.id, { snoopId: 'call-1-rec', appArgs: 'recording,call-1' });
+    expect(snoop).toMatchObject({ id: 'call-1-rec', state: 'Up', caller: { name: '', number: '' } });
+    expect(snoop.name).toMatch(new RegExp(`^Snoop/${caller.id.replace('.', '\\.')}-[0-9a-f]{8}$`));
+    expect(snoop.dialplan).toMatchObject({ context: 'default', exten: 's', priority: 1, app_name: 'Stasis', app_data: `${APP},recording,call-1` });
+    const [{ channel, args }] = await snoopStarted;
+    expect(channel.id).toBe('call-1-rec');
+    expect(args).toEqual(['recording', 'call-1']);
+    await sw.recordChannel('call-1-rec', 'calls/call-1', { ifExists: 'overwrite' });
+    await expect(sw.recordChannel('call-1-rec', 'calls/call-1', { ifExists: 'overwrite' })).rejects.toMatchObject({ status: 409 });
+    await expect(sw.recordChannel(caller.id, 'calls/other', { format: 'nope' })).rejects.toMatchObject({ status: 422 });
+    await expect(sw.snoop('does-not-exist', { snoopId: 'x-rec', appArgs: 'recording,x' })).rejects.toMatchObject({ status: 404 });
+    await sw.hangup(caller.id);
+    const [rec] = await finished;
+    expect(rec).toMatchObject({ name: 'calls/call-1', targetUri: 'channel:call-1-rec' });
+    await snoopEnded;
+    expect(sim.storedRecordings()).toContain('calls/call-1');
+    expect(await sw.getChannel('call-1-rec')).toBeNull();
+  });
+
   test('Asterisk errors keep their HTTP status: 404 → notFound, 500 Allocation failed', async () => {
     await startUp();
     expect(await sw.getChannel('does-not-exist')).toBeNull();

@@ -218,6 +218,15 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
     await this.call('recordBridge', 'POST', `/bridges/${enc(bridgeId)}/record`, { name, format, ifExists: 'fail' });
   }
 
+  async snoop(channelId: string, opts: { snoopId: string; appArgs: string; spy?: 'both' | 'in' | 'out' }): Promise<ChannelSnapshot> {
+    const query: Query = { spy: opts.spy ?? 'both', app: this.app, appArgs: opts.appArgs, snoopId: opts.snoopId };
+    return toChannel(await this.call<unknown>('snoop', 'POST', `/channels/${enc(channelId)}/snoop`, query));
+  }
+
+  async recordChannel(channelId: string, name: string, opts: { format?: string; ifExists?: 'fail' | 'overwrite' | 'append' } = {}): Promise<void> {
+    await this.call('recordChannel', 'POST', `/channels/${enc(channelId)}/record`, { name, format: opts.format ?? 'wav', ifExists: opts.ifExists ?? 'fail' });
+  }
+
   /**
    * GET /recordings/stored/{name}/file as a stream (binary: not through AriRest, which parses JSON). The name may
    * contain slashes (sub-directories of the recording dir); it travels as one encoded path segment.
