@@ -100,6 +100,29 @@ describe('call recording', () => {
     await caller.waitFor('destroyed');
   });
 
+  it('keeps recording the caller through a blind transfer until the department hangs up', async () => {
+    const lab = await startLab();
+    labs.push(lab);
+    const { sim, t } = lab;
+    await t.app.db.query(`insert into departments (code, name, sip_endpoint) values ('heating', '供热公司', 'PJSIP/dept-heating')`);
+    sim.addEndpoint('dept-heating', { context: 'from-trunk', behavior: { answerAfterMs: 20 } });
+    const { agent, caller, callId } = await recordedCall(lab, '13900000805');
+    const res = await t.inject({ method: 'POST', url: `/api/calls/${callId}/transfer`, headers: agent.user.headers, payload: { mode: 'blind', departmentCode: 'heating' } });
+    expect(res.statusCode).toBeLessThan(300);
+    await lab.waitFor(async () => (await lab.callRow(callId)).state === 'transferred', 'transferred');
+    const dept = sim.channels().find((c) => c.endpoint === 'dept-heating')!;
+    expect(sim.bridges().find((b) => b.channels.includes(caller.id))?.channels.sort()).toEqual([caller.id, dept.id].sort());
+    const row = await lab.callRow(callId);
+    const live = await fetch(`${sim.ariUrl}/ari/recordings/live/${encodeURIComponent(recordingNameOf(row, callId))}`, { headers: { authorization: AUTH } });
+    expect(await live.json()).toMatchObject({ state: 'recording', target_uri: `channel:${callId}-rec` });
+    expect(sim.restLog.filter((r) => r.path.includes('/snoop'))).toHaveLength(1);
+    dept.hangup();
+    await caller.waitFor('destroyed');
+    await lab.waitFor(() => !sim.channel(`${callId}-rec`), 'snoop gone with the caller');
+    expect(sim.storedRecordings()).toContain(recordingNameOf(row, callId));
+    expect((await lab.callRow(callId)).recording_name).toBe(recordingNameOf(row, callId));
+  });
+
   it('keeps the snoop of an adopted live call across a restart; a snoop entering our app for no live call is hung up', async () => {
     const sim = await AsteriskSimulator.start({ defaultSoundMs: 100 });
     sims.push(sim);
