@@ -22,14 +22,13 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
     const { repo, settings, sw, flow } = ctx;
     const number = normalizePhone(channel.caller.number ?? '');
     const open = await isOpen();
-    // Reconcile may have taken this channel as a new call while we awaited: one call per channel.
-    const taken = ctx.registry.forChannel(channel.id);
-    if (taken) return taken;
     // Without a greeting or menu the caller queues at once: the record is born queued (one write on the set-up path).
     const initial = !open || settings.greeting || settings.ivrEnabled ? 'ringing' : 'queued';
     const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo, initial);
     if (initial === 'queued') call.enqueuedAt = startedAt;
-    ctx.registry.add(call);
+    // Reconcile may have taken this channel as a new call while we awaited: one call per channel (registry.ts).
+    const owner = ctx.registry.add(call);
+    if (owner !== call) return owner;
     call.pendingInsert = {
       id: call.id,
       nodeId: settings.nodeId,

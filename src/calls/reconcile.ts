@@ -117,7 +117,7 @@ export function reconcileStep(ctx: CallContext): { reconcile(): Promise<Reconcil
     call.answered = row.answered_at !== null || live.get(row.channel_id)?.state === 'Up';
     call.bridgeId = row.bridge_id;
     if (row.bridge_id) call.bridgeReady = Promise.resolve(row.bridge_id);
-    ctx.registry.add(call);
+    if (ctx.registry.add(call) !== call) return; // its channel came back as a new StasisStart meanwhile
     const snoop = recordingChannelOf(row.id); // not a leg: reconcile keeps or hangs it up below
     for (const id of live.keys()) if (id.startsWith(`${row.id}-`) && id !== snoop) ctx.registry.mapChannel(id, call);
     if (row.agent_channel_id && live.has(row.agent_channel_id)) ctx.registry.mapChannel(row.agent_channel_id, call);
