@@ -4,8 +4,10 @@
 //
 // Click-to-call rings the agent's phone first (ARI originate into our Stasis app with appArgs "callback,<id>,agent");
 // when the agent answers, they wait in a bridge while the resident is dialled ("callback,<id>,resident"); when the
-// resident answers, the call is bridged (and recorded). Either side hanging up ends both legs. Each attempt is a row
-// of outbound_calls. Its legs' events reach it through the call router (stasis.ts).
+// resident answers, the call is bridged and recorded through a snoop channel on the resident ("callback,<id>,recording",
+// as inbound calls are, connect.ts: a bridge recording would make Asterisk mix the two-party bridge). Either side
+// hanging up ends both legs. Each attempt is a row of outbound_calls. Its legs' events reach it through the call
+// router (stasis.ts).
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
@@ -39,6 +41,9 @@ interface Leg {
   number: string;
   agentChannelId: string;
   residentChannelId: string;
+  /** The snoop channel recording the conversation: not a leg (its end ends nothing). */
+  recordingChannelId: string | null;
+  connectedWrite?: Promise<void>;
   state: 'ringing_agent' | 'ringing_resident' | 'connected' | 'ended' | 'failed';
   bridgeId: string | null;
   connectedAt: number | null;
@@ -57,6 +62,9 @@ export interface DiallerSettings {
   record: boolean;
 }
 
+function recordingName(leg: Leg): string {
+  return `hotline114-callback/${new Date(leg.connectedAt ?? Date.now()).toISOString().slice(0, 10)}/${leg.id}`;
+}
 
 export class OutboundDialler {
   private readonly legs = new Map<string, Leg>();
@@ -110,6 +118,7 @@ export class OutboundDialler {
       number: input.number,
       agentChannelId: `${id}-cba`,
       residentChannelId: `${id}-cbr`,
+      recordingChannelId: null,
       state: 'ringing_agent',
       bridgeId: null,
       connectedAt: null,
@@ -139,7 +148,7 @@ export class OutboundDialler {
     return { callId: id, agentChannelId: leg.agentChannelId };
   }
 
-  /** A click-to-call leg answered (appArgs "callback,<id>,agent|resident"). */
+  /** A click-to-call leg answered (appArgs "callback,<id>,agent|resident"), or its recording snoop started. */
   async onStasisStart(channel: ChannelSnapshot, id: string, role: string): Promise<void> {
     const leg = this.legs.get(id);
     if (!leg || leg.done) {
@@ -149,6 +158,7 @@ export class OutboundDialler {
     }
     if (role === 'agent' && channel.id === leg.agentChannelId) return this.agentAnswered(leg);
     if (role === 'resident' && channel.id === leg.residentChannelId) return this.residentAnswered(leg);
+    if (role === 'recording' && channel.id === leg.recordingChannelId) return this.recordingStarted(leg, channel.id);
     await this.hangupQuietly(channel.id);
   }
 
@@ -194,16 +204,36 @@ export class OutboundDialler {
     if (leg.done) return;
     leg.state = 'connected';
     leg.connectedAt = Date.now();
-    let recording: string | null = null;
-    if (this.settings.record) {
-      recording = `hotline114-callback/${new Date().toISOString().slice(0, 10)}/${leg.id}`;
-      await this.sw.recordBridge(leg.bridgeId, recording, 'wav').catch((err: unknown) => {
-        this.log.warn({ err: (err as Error).message, id: leg.id }, 'callback recording could not start');
-        recording = null;
-      });
-    }
-    await this.update(leg.id, { state: 'connected', connected_at: new Date(leg.connectedAt), recording_name: recording });
+    const recording = this.settings.record ? recordingName(leg) : null;
+    // The name is stored with the connection and cleared again (after that write) if the recording does not start.
+    leg.connectedWrite = this.update(leg.id, { state: 'connected', connected_at: new Date(leg.connectedAt), recording_name: recording });
+    await Promise.all([leg.connectedWrite, recording ? this.startRecording(leg) : undefined]);
     this.log.info({ id: leg.id, kind: leg.kind }, 'callback connected');
+  }
+
+  private async startRecording(leg: Leg): Promise<void> {
+    const snoopId = `${leg.id}-cbs`;
+    leg.recordingChannelId = snoopId;
+    try {
+      await this.sw.snoop(leg.residentChannelId, { snoopId, appArgs: `callback,${leg.id},recording`, spy: 'both' });
+    } catch (err) {
+      leg.recordingChannelId = null;
+      await this.recordingFailed(leg, err);
+    }
+  }
+
+  private async recordingStarted(leg: Leg, snoopId: string): Promise<void> {
+    try {
+      await this.sw.recordChannel(snoopId, recordingName(leg), { format: 'wav', ifExists: 'overwrite' });
+    } catch (err) {
+      await this.recordingFailed(leg, err);
+    }
+  }
+
+  private async recordingFailed(leg: Leg, err: unknown): Promise<void> {
+    this.log.warn({ err: (err as Error).message, id: leg.id }, 'callback recording could not start');
+    await leg.connectedWrite?.catch(() => undefined); // its failure is the caller's to report
+    await this.update(leg.id, { recording_name: null }).catch((e: unknown) => this.log.error({ err: e, id: leg.id }, 'callback recording name not cleared'));
   }
 
   async onDial(peerId: string, status: string): Promise<void> {
@@ -253,6 +283,7 @@ export class OutboundDialler {
     await Promise.all([
       this.hangupQuietly(leg.agentChannelId),
       this.hangupQuietly(leg.residentChannelId),
+      leg.recordingChannelId ? this.hangupQuietly(leg.recordingChannelId) : undefined,
       bridge ? this.sw.destroyBridge(bridge).catch((err: unknown) => this.quiet(err)) : undefined,
     ]);
   }
@@ -286,8 +317,10 @@ export class OutboundDialler {
     }
     for (const ch of channels) {
       const data = ch.dialplan?.app_name === 'Stasis' ? (ch.dialplan.app_data ?? '') : '';
-      const [app, kind] = data.split(',');
-      if (app === this.settings.app && kind === 'callback' && !this.byChannel.has(ch.id)) await this.hangupQuietly(ch.id);
+      const [app, kind, id] = data.split(',');
+      if (app !== this.settings.app || kind !== 'callback' || this.byChannel.has(ch.id)) continue;
+      if (ch.id === this.legs.get(id ?? '')?.recordingChannelId) continue; // the recording of a live callback
+      await this.hangupQuietly(ch.id);
     }
     const known = [...this.legs.keys()];
     await this.db.query(

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { build, type TestApp, type TestUser } from '../helpers/build';
 import { startLab, type CallLab } from '../helpers/telephony';
 
+const ARI_AUTH = `Basic ${Buffer.from('hotline114:hotline114').toString('base64')}`;
+
 async function insertCall(
   t: TestApp,
   c: { number: string; at: string; outcome: 'answered' | 'abandoned' | 'failed'; waitMs?: number; agentId?: number | null },
@@ -163,8 +165,25 @@ describe('missed-call click-to-call (simulator)', () => {
     expect(sim.channel(residentLeg)!.endpoint).toBe(number);
     await waitFor(async () => (await t.app.db.query(`select state from outbound_calls where id = $1`, [id])).rows[0]?.state === 'connected', 'connected record');
 
+    // Recorded as inbound calls are: a snoop on the resident's leg, never a bridge recording (which would make
+    // Asterisk mix the two-party bridge).
+    const snoopId = `${id}-cbs`;
+    const recName = `hotline114-callback/${new Date().toISOString().slice(0, 10)}/${id}`;
+    const live = await waitFor(async () => {
+      const r = await fetch(`${sim.ariUrl}/ari/recordings/live/${encodeURIComponent(recName)}`, { headers: { authorization: ARI_AUTH } });
+      return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : null;
+    }, 'recording live');
+    expect(live).toMatchObject({ name: recName, state: 'recording', target_uri: `channel:${snoopId}` });
+    const snoopReq = sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${residentLeg}/snoop?`));
+    const q = new URL(`http://x${snoopReq!.path}`).searchParams;
+    expect({ spy: q.get('spy'), appArgs: q.get('appArgs'), snoopId: q.get('snoopId') }).toEqual({ spy: 'both', appArgs: `callback,${id},recording`, snoopId });
+    expect(sim.restLog.some((r) => /^\/ari\/bridges\/[^/]+\/record/.test(r.path))).toBe(false);
+    expect(sim.bridges().find((b) => b.channels.includes(residentLeg))!.channels.sort()).toEqual([agentLeg, residentLeg].sort());
+    expect((await t.app.db.query(`select recording_name from outbound_calls where id = $1`, [id])).rows[0]?.recording_name).toBe(recName);
+
     sim.channel(residentLeg)!.hangup();
     await waitFor(() => !sim.channel(agentLeg) || sim.channel(agentLeg)!.state === 'destroyed', 'agent leg hung up');
+    await waitFor(() => sim.storedRecordings().includes(recName), 'recording stored');
     const row = await waitFor(async () => (await t.app.db.query(`select * from outbound_calls where id = $1 and ended_at is not null`, [id])).rows[0], 'finished record');
     expect(row).toMatchObject({ kind: 'missed', ref_id: entry.id, state: 'ended', result: 'connected', number, agent_id: agent.agentId });
     expect(row.talk_ms).toBeGreaterThanOrEqual(0);
