@@ -50,6 +50,7 @@ const SCALE = Number(env.SCALE ?? 1);
 const HOLD_MS = Number(env.HOLD_MS ?? 1000);
 const GAP_MS = Number(env.GAP_MS ?? 300);
 const VARIANTS = (env.VARIANTS ?? 'service,queue').split(',').map((s) => s.trim()) as Variant[];
+const WARMUP = Number(env.WARMUP ?? 40);
 const AGENTS = 200;
 const IDLE_SEC = 10;
 let idleServiceMsPerSec = NaN;
@@ -463,14 +464,15 @@ function report(results: PhaseResult[]): void {
   console.log('| phase | calls (each) | app_queue p50 / p95 / p99 | hotline114 p50 / p95 / p99 | ratio p50 / p95 | not rung (queue / service) | caller answered before an agent rang (queue / service) |');
   console.log('|---|---|---|---|---|---|---|');
   for (const phase of PHASES) {
+    // With one variant only (VARIANTS=service), its column is filled and the other shows '-'.
     const q = by(phase, 'queue');
     const s = by(phase, 'service');
-    if (!q || !s) continue;
-    q.setUp.sort((a, b) => a - b);
-    s.setUp.sort((a, b) => a - b);
+    if (!q && !s) continue;
+    const cell = (r: PhaseResult | undefined) => (r ? `${f1(pct(r.setUp, 50))} / ${f1(pct(r.setUp, 95))} / ${f1(pct(r.setUp, 99))}` : '-');
+    for (const r of [q, s]) r?.setUp.sort((a, b) => a - b);
+    const ratio = q && s ? `${(pct(s.setUp, 50) / pct(q.setUp, 50)).toFixed(2)}× / ${(pct(s.setUp, 95) / pct(q.setUp, 95)).toFixed(2)}×` : '-';
     console.log(
-      `| ${phase} | ${s.calls} | ${f1(pct(q.setUp, 50))} / ${f1(pct(q.setUp, 95))} / ${f1(pct(q.setUp, 99))} | ${f1(pct(s.setUp, 50))} / ${f1(pct(s.setUp, 95))} / ${f1(pct(s.setUp, 99))} | ` +
-        `${(pct(s.setUp, 50) / pct(q.setUp, 50)).toFixed(2)}× / ${(pct(s.setUp, 95) / pct(q.setUp, 95)).toFixed(2)}× | ${q.missing} / ${s.missing} | ${q.answeredBeforeRing} / ${s.answeredBeforeRing} |`,
+      `| ${phase} | ${(s ?? q)!.calls} | ${cell(q)} | ${cell(s)} | ${ratio} | ${q?.missing ?? '-'} / ${s?.missing ?? '-'} | ${q?.answeredBeforeRing ?? '-'} / ${s?.answeredBeforeRing ?? '-'} |`,
     );
   }
   console.log('\nCPU ms per call (all lab processes, same 2 cores; PostgreSQL = the lab cluster, Redis = the lab server)');
@@ -521,6 +523,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, IDLE_SEC * 1000));
     idleServiceMsPerSec = cpuDelta(idleBefore, cpuSnapshot(idlePids)) / IDLE_SEC;
     console.log(`service idle (no calls, ${IDLE_SEC} s): ${idleServiceMsPerSec.toFixed(1)} CPU ms per second`);
+    // Warm-up, not measured: the service's JavaScript is compiled during its first calls, and Asterisk's and
+    // PostgreSQL's caches fill; a hotline that runs all day is warm. WARMUP calls per variant (0: none).
+    if (WARMUP > 0) {
+      console.log(`warm-up: ${WARMUP} calls per variant, not measured`);
+      for (const v of VARIANTS) await block(lab, 'warm-up', v, { calls: WARMUP, limit: 10, rate: 1000, ratePeriodMs: 1000, holdMs: 300, gapMs: GAP_MS, queue: 20 });
+    }
     // Interleaved blocks: service, queue, service, queue… so drift on the machine hits both alike.
     const alternate = async (phase: string, rounds: number, o: Parameters<typeof block>[3]) => {
       console.log(`phase ${phase}: ${rounds} rounds of ${o.calls} calls per variant`);
