@@ -486,7 +486,7 @@ function report(results: PhaseResult[]): void {
       const total = per('asterisk') + per('service') + per('postgres') + per('redis');
       const qBase = q ? (q.cpu.asterisk ?? 0) / q.calls : NaN;
       console.log(
-        `| ${phase} | ${r.variant === 'queue' ? 'app_queue' : 'hotline114'} | ${f1(r.calls / r.seconds)} | ${f1(per('asterisk'))} | ${f1(per('service'))} | ${f1(per('postgres'))} | ${f1(per('redis'))} | ${f1(total)} | ${r.variant === 'service' ? `${(total / qBase).toFixed(2)}×` : ''} |`,
+        `| ${phase} | ${r.variant === 'queue' ? 'app_queue' : 'hotline114'} | ${f1(r.calls / r.seconds)} | ${f1(per('asterisk'))} | ${f1(per('service'))} | ${f1(per('postgres'))} | ${f1(per('redis'))} | ${f1(total)} | ${r.variant === 'service' && q ? `${(total / qBase).toFixed(2)}×` : ''} |`,
       );
     }
   }
