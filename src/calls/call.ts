@@ -55,6 +55,8 @@ export class Call {
   announceTimer: NodeJS.Timeout | null = null;
   /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
   readonly receivedAt = performance.now();
+  /** When the dispatch run that reserved this caller's agent asked Redis, and when Redis answered (debug timing). */
+  reserveTiming: { sentAt: number; answeredAt: number } | null = null;
   surveyTimer: NodeJS.Timeout | null = null;
   /** What the caller is hearing before the queue: the greeting, the IVR menu, the after-hours message. */
   phase: 'greeting' | 'menu' | 'after_hours' | null = null;

@@ -37,7 +37,9 @@ export function dispatchStep(ctx: CallContext): Pick<Flow, 'kick' | 'scheduleWak
     }
     // Every waiting caller is matched in one round trip, oldest first; offers then go out in parallel.
     const waiting = queue.ordered().filter((c) => c.state === 'queued');
+    const sentAt = performance.now();
     const reserved = await acd.reserveMany(waiting.map((c) => ({ callId: c.id, skill: c.skill })));
+    const timing = { sentAt, answeredAt: performance.now() };
     const byCall = new Map(reserved.map((r) => [r.callId, r]));
     for (const call of waiting) {
       const res = byCall.get(call.id);
@@ -47,6 +49,7 @@ export function dispatchStep(ctx: CallContext): Pick<Flow, 'kick' | 'scheduleWak
         continue;
       }
       queue.remove(call);
+      call.reserveTiming = timing;
       if (call.keptPlace) guard(ctx, 'keptPlace', () => offerKeptPlace(call, res));
       else guard(ctx, 'offer', () => ctx.flow.offer(call, res));
     }

@@ -72,6 +72,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
       const pop = await call.lookup;
       if (call.offer?.channelId !== channelId && call.agentChannelId !== channelId) return;
       const t2 = performance.now();
+      const rt = call.reserveTiming;
       await ctx.hub.publish(agentId, {
         type: 'call.offered',
         callId: call.id,
@@ -84,7 +85,15 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
         ...(call.keptPlace ? { callback: true } : {}),
       });
       ctx.log.debug(
-        { callId: call.id, popMs: performance.now() - call.receivedAt, toOfferMs: t0 - call.receivedAt, originateMs: t1 - t0, lookupWaitMs: t2 - t1 },
+        {
+          callId: call.id,
+          popMs: performance.now() - call.receivedAt,
+          toOfferMs: t0 - call.receivedAt,
+          // toOfferMs = toReserveMs (until the dispatch run asked Redis) + reserveMs (its round trip) + the rest
+          ...(rt ? { toReserveMs: rt.sentAt - call.receivedAt, reserveMs: rt.answeredAt - rt.sentAt } : {}),
+          originateMs: t1 - t0,
+          lookupWaitMs: t2 - t1,
+        },
         'screen pop sent',
       );
     } catch (err) {
