@@ -84,6 +84,7 @@ interface Lab {
   tokens: string[];
   sockets: WebSocket[];
   offered: Map<string, number>; // caller number → epoch ms of the first call.offered on a console
+  callIds: Map<string, string>; // caller number → the service's call id (from that call.offered)
   connected: Map<string, number>;
   loggedIn: number;
 }
@@ -216,14 +217,17 @@ async function setUp(): Promise<Lab> {
   }
   await db.close();
 
-  const lab: Lab = { dir, ports, asterisk, service, redis, pg, agentSipp, tcpdump, pcap: path.join(dir, 'sip.pcap'), base, tokens, sockets: [], offered: new Map(), connected: new Map(), loggedIn: 0 };
+  const lab: Lab = { dir, ports, asterisk, service, redis, pg, agentSipp, tcpdump, pcap: path.join(dir, 'sip.pcap'), base, tokens, sockets: [], offered: new Map(), callIds: new Map(), connected: new Map(), loggedIn: 0 };
   for (const token of tokens) {
     const ws = await openConsole(base, token);
     ws.on('message', (data) => {
       const at = nowMs();
-      const m = JSON.parse(data.toString()) as { type: string; callerNumber?: string };
+      const m = JSON.parse(data.toString()) as { type: string; callerNumber?: string; callId?: string };
       if (!m.callerNumber) return;
-      if (m.type === 'call.offered' && !lab.offered.has(m.callerNumber)) lab.offered.set(m.callerNumber, at);
+      if (m.type === 'call.offered' && !lab.offered.has(m.callerNumber)) {
+        lab.offered.set(m.callerNumber, at);
+        if (m.callId) lab.callIds.set(m.callerNumber, m.callId);
+      }
       if (m.type === 'call.connected' && !lab.connected.has(m.callerNumber)) lab.connected.set(m.callerNumber, at);
     });
     lab.sockets.push(ws);
@@ -420,14 +424,17 @@ interface PhaseResult {
   popsAfterConnected: number;
   seconds: number;
   cpuWindowSec: number;
+  /** Set-up split at the service's own timestamps (debug log only): before it, in it, after it. */
+  parts: { asterisk_in: number[]; service: number[]; asterisk_out: number[] };
 }
 
 function summarise(lab: Lab, blocks: Block[]): PhaseResult[] {
   const cap = readCapture(lab);
+  const timings = serviceTimings(lab);
   const results = new Map<string, PhaseResult>();
   for (const b of blocks) {
     const key = `${b.phase}|${b.variant}`;
-    const r = results.get(key) ?? { phase: b.phase, variant: b.variant, calls: 0, setUp: [], missing: 0, answeredBeforeRing: 0, cpu: {}, pops: [], popsMissing: 0, popsAfterConnected: 0, seconds: 0, cpuWindowSec: 0 };
+    const r = results.get(key) ?? { phase: b.phase, variant: b.variant, calls: 0, setUp: [], missing: 0, answeredBeforeRing: 0, cpu: {}, pops: [], popsMissing: 0, popsAfterConnected: 0, seconds: 0, cpuWindowSec: 0, parts: { asterisk_in: [], service: [], asterisk_out: [] } };
     results.set(key, r);
     r.calls += b.calls;
     r.seconds += (b.endedAt - b.startedAt) / 1000;
@@ -451,6 +458,12 @@ function summarise(lab: Lab, blocks: Block[]): PhaseResult[] {
           r.pops.push(pop - tin);
           const conn = lab.connected.get(num);
           if (conn !== undefined && conn < pop) r.popsAfterConnected++;
+        }
+        const t = timings.get(lab.callIds.get(num) ?? '');
+        if (t) {
+          r.parts.asterisk_in.push(t.receivedAt - tin);
+          r.parts.service.push(t.originateAt - t.receivedAt);
+          r.parts.asterisk_out.push(tout - t.originateAt);
         }
       }
     }
@@ -508,6 +521,33 @@ function report(results: PhaseResult[]): void {
     s.pops.sort((a, b) => a - b);
     console.log(`| ${phase} | ${s.pops.length} | ${f1(pct(s.pops, 50))} / ${f1(pct(s.pops, 95))} / ${f1(pct(s.pops, 99))} | ${s.popsMissing} | ${s.popsAfterConnected} |`);
   }
+  const parts = results.filter((r) => r.variant === 'service' && r.parts.asterisk_in.length);
+  if (!parts.length) return;
+  console.log('\nwhere the set-up time goes (SERVICE_LOG_LEVEL=debug; capture and service clocks are both epoch), ms p50 / p95:');
+  console.log('| phase | calls | INVITE → caller reaches the service (Asterisk, Stasis, WebSocket) | in the service until the originate | originate sent → INVITE to the agent (Asterisk) |');
+  console.log('|---|---|---|---|---|');
+  for (const r of parts) {
+    const cell = (a: number[]) => (a.sort((x, y) => x - y), `${f1(pct(a, 50))} / ${f1(pct(a, 95))}`);
+    console.log(`| ${r.phase} | ${r.parts.asterisk_in.length} | ${cell(r.parts.asterisk_in)} | ${cell(r.parts.service)} | ${cell(r.parts.asterisk_out)} |`);
+  }
+}
+
+/** The service's debug line per offer (offer.ts): when the caller reached it and when it originated, by call id. */
+function serviceTimings(lab: Lab): Map<string, { receivedAt: number; originateAt: number }> {
+  const out = new Map<string, { receivedAt: number; originateAt: number }>();
+  const file = path.join(lab.dir, 'service.log');
+  if (!existsSync(file)) return out;
+  const text = readFileSync(file, 'utf8');
+  for (const line of text.split('\n')) {
+    if (!line.includes('"screen pop sent"')) continue;
+    try {
+      const j = JSON.parse(line) as { callId?: string; receivedAtEpoch?: number; originateAtEpoch?: number };
+      if (j.callId && j.receivedAtEpoch && j.originateAtEpoch && !out.has(j.callId)) out.set(j.callId, { receivedAt: j.receivedAtEpoch, originateAt: j.originateAtEpoch });
+    } catch {
+      // a line cut by the stop: ignored
+    }
+  }
+  return out;
 }
 
 async function main(): Promise<void> {

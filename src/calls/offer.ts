@@ -93,6 +93,9 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
           ...(rt ? { toReserveMs: rt.sentAt - call.receivedAt, reserveMs: rt.answeredAt - rt.sentAt } : {}),
           originateMs: t1 - t0,
           lookupWaitMs: t2 - t1,
+          // Epoch ms (µs precision) of the caller's arrival here and of the originate, to set against a packet capture.
+          receivedAtEpoch: performance.timeOrigin + call.receivedAt,
+          originateAtEpoch: performance.timeOrigin + t0,
         },
         'screen pop sent',
       );
