@@ -19,6 +19,7 @@ export interface Config {
     readonly password: string;
     readonly app: string;
     readonly enabled: boolean;
+    readonly maxSockets: number;
   };
   readonly ami: {
     readonly host: string;
@@ -293,6 +294,8 @@ export function loadConfig(env: Env = process.env): Config {
       password: r.str('ARI_PASSWORD', 'hotline114'),
       app: r.str('ARI_APP', 'hotline114'),
       enabled: r.bool('ARI_ENABLED', true),
+      // Below Asterisk's accept backlog of 10 (see AriRest).
+      maxSockets: r.int('ARI_MAX_SOCKETS', 8, 1, 64),
     },
     ami: {
       host: r.str('AMI_HOST', '127.0.0.1'),

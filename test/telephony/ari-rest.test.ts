@@ -47,3 +47,33 @@ describe('AriRest keep-alive', () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('AriRest connections', () => {
+  it('opens at most 8 connections to Asterisk in a burst (its accept backlog is 10); the rest wait for a free one', async () => {
+    let connections = 0;
+    let open = 0;
+    let maxOpenRequests = 0;
+    const server = http.createServer((req, res) => {
+      open++;
+      maxOpenRequests = Math.max(maxOpenRequests, open);
+      // Asterisk takes a moment per originate: the burst really overlaps.
+      setTimeout(() => {
+        open--;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: req.url }));
+      }, 20);
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const rest = new AriRest({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, username: 'u', password: 'p' });
+    try {
+      const out = await Promise.all(Array.from({ length: 30 }, (_, i) => rest.request<{ id: string }>('originate', 'POST', `/channels/c${i}`, undefined, undefined, 5000)));
+      expect(out.map((o) => o.id)).toEqual(Array.from({ length: 30 }, (_, i) => `/ari/channels/c${i}`));
+      expect(connections).toBe(8);
+      expect(maxOpenRequests).toBe(8);
+    } finally {
+      rest.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -35,6 +35,8 @@ export interface AriSwitchOptions {
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
   handshakeTimeoutMs?: number;
+  /** HTTP connections kept to Asterisk for REST commands (ARI_MAX_SOCKETS); see AriRest. */
+  maxSockets?: number;
 }
 
 export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch {
@@ -65,7 +67,7 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
       pingIntervalMs: opts.pingIntervalMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     });
-    this.rest = new AriRest({ url: this.connection.baseUrl, username: opts.username, password: opts.password });
+    this.rest = new AriRest({ url: this.connection.baseUrl, username: opts.username, password: opts.password, maxSockets: opts.maxSockets });
     this.connection.on('up', () => {
       this.applyEventFilter();
       this.safeEmit('up');
