@@ -19,6 +19,7 @@ import type { Logger } from '../infra/logger';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../infra/errors';
 import { normalizePhone } from '../http/schemas';
 import { lex, MAX_TERM_LENGTH, MAX_TERMS, markHits, parseQuery, phoneWindows, snippet, termLexemes, tsAnd, tsOr, type ParsedQuery } from './query';
+import { cached } from '../infra/cached';
 import { createWordIndexer } from './indexer';
 import type { Segmenter } from './words';
 import { buildConditions, createSearchRepo, monthsTsquery, SAMPLE_RATE, DOC_TYPES, tiersOf, tierTsquery, type ComboRow, type Conditions, type Cursor, type DimFilter, type DocType, type PageRow, type RowFilter } from './repo';
@@ -277,23 +278,14 @@ export function createSearchService(deps: {
   // Category and department names (small tables): read at most every 30 s, and again at once when an id is not in
   // them (a category added since). A renamed one shows its former name for up to 30 s.
   interface Directory { cat: Map<number, string>; dep: Map<number, string> }
-  let dirAt = 0;
-  let dirP: Promise<Directory> | null = null;
-  function loadDirectory(): Promise<Directory> {
-    dirAt = Date.now();
-    dirP = repo.directory().then(
-      (rows) => ({ cat: new Map(rows.filter((r) => r.kind === 'c').map((r) => [r.id, r.name])), dep: new Map(rows.filter((r) => r.kind === 'd').map((r) => [r.id, r.name])) }),
-      (err: unknown) => {
-        dirP = null;
-        throw err;
-      },
-    );
-    return dirP;
-  }
+  const names = cached<Directory>(30_000, async () => {
+    const rows = await repo.directory();
+    return { cat: new Map(rows.filter((r) => r.kind === 'c').map((r) => [r.id, r.name])), dep: new Map(rows.filter((r) => r.kind === 'd').map((r) => [r.id, r.name])) };
+  });
   async function directory(categoryIds: Iterable<number> = [], departmentIds: Iterable<number> = []): Promise<Directory> {
-    const d = await (dirP && Date.now() - dirAt <= 30_000 ? dirP : loadDirectory());
-    for (const id of categoryIds) if (!d.cat.has(id)) return loadDirectory();
-    for (const id of departmentIds) if (!d.dep.has(id)) return loadDirectory();
+    const d = await names.get();
+    for (const id of categoryIds) if (!d.cat.has(id)) return names.reload();
+    for (const id of departmentIds) if (!d.dep.has(id)) return names.reload();
     return d;
   }
 
@@ -434,43 +426,20 @@ export function createSearchService(deps: {
   }
 
   // Documents per facet value over the whole index, from the 1-in-128 sample level, refreshed every 10 minutes.
-  let totalsAt = 0;
-  let totalsP: Promise<Record<Dim, Map<string, number>>> | null = null;
-  function valueTotals(): Promise<Record<Dim, Map<string, number>>> {
-    if (totalsP && Date.now() - totalsAt <= 600_000) return totalsP;
-    totalsAt = Date.now();
-    totalsP = repo.sampleTotals(2).then(
-      (rows) => {
-        const out: Record<Dim, Map<string, number>> = { type: new Map(), category: new Map(), department: new Map(), status: new Map(), channel: new Map() };
-        for (const r of rows) {
-          for (const dim of DIMS) {
-            const v = r[DIM_COLUMN[dim]];
-            if (v !== null) out[dim].set(String(v), (out[dim].get(String(v)) ?? 0) + r.n * SAMPLE_RATE[2]);
-          }
-        }
-        return out;
-      },
-      (err: unknown) => {
-        totalsP = null;
-        throw err;
-      },
-    );
-    return totalsP;
-  }
+  const totals = cached<Record<Dim, Map<string, number>>>(600_000, async () => {
+    const out: Record<Dim, Map<string, number>> = { type: new Map(), category: new Map(), department: new Map(), status: new Map(), channel: new Map() };
+    for (const r of await repo.sampleTotals(2)) {
+      for (const dim of DIMS) {
+        const v = r[DIM_COLUMN[dim]];
+        if (v !== null) out[dim].set(String(v), (out[dim].get(String(v)) ?? 0) + r.n * SAMPLE_RATE[2]);
+      }
+    }
+    return out;
+  });
+  const valueTotals = totals.get;
 
   // The documents' time span and count, refreshed at most once a minute (only used to choose how to find a page).
-  let spanAt = 0;
-  let spanP: ReturnType<typeof repo.span> | null = null;
-  function span(): ReturnType<typeof repo.span> {
-    if (!spanP || Date.now() - spanAt > 60_000) {
-      spanAt = Date.now();
-      spanP = repo.span().catch((err: unknown) => {
-        spanP = null;
-        throw err;
-      });
-    }
-    return spanP;
-  }
+  const span = cached(60_000, () => repo.span()).get;
 
   const monthOf = (d: Date) => d.getUTCFullYear() * 12 + d.getUTCMonth();
   const monthKey = (m: number) => String(Math.floor(m / 12) * 100 + (m % 12) + 1);
