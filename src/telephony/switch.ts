@@ -83,8 +83,6 @@ export interface CallSwitch extends EventEmitter<SwitchEvents> {
   destroyBridge(bridgeId: string): Promise<void>;
   getBridge(bridgeId: string): Promise<BridgeSnapshot | null>;
   listBridges(): Promise<BridgeSnapshot[]>;
-  /** Record a bridge to the named file (Asterisk's recording dir); resolves once recording started. */
-  recordBridge(bridgeId: string, name: string, format?: string): Promise<void>;
   /**
    * A snoop channel on a channel (ARI POST /channels/{id}/snoop): hears the channel's audio (`spy`: both directions
    * by default) and enters our Stasis app with `appArgs` (StasisStart). It ends by itself with the spied-on channel.

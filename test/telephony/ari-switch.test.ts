@@ -155,26 +155,6 @@ describe('AriSwitch against the simulator', () => {
     expect(await sw.getBridge(bridge.id)).toBeNull();
   });
 
-  test('recordBridge → recordingFinished when the bridge goes; a duplicate name is a 409', async () => {
-    await startUp();
-    const started = nextEvent<StasisStartArg>(sw, 'stasisStart');
-    const caller = sim.dial({ from: 'caller1', callerNumber: '13800138000', app: APP, appArgs: ['inbound'] });
-    await started;
-    await sw.answer(caller.id);
-    const bridge = await sw.createBridge('mixing');
-    await sw.addToBridge(bridge.id, [caller.id]);
-    const finished = nextEvent<[{ name: string; targetUri: string; durationSec?: number }]>(sw, 'recordingFinished');
-    await sw.recordBridge(bridge.id, 'call-rec-1');
-    await sw.hangup(caller.id);
-    await sw.destroyBridge(bridge.id);
-    const [rec] = await finished;
-    expect(rec.name).toBe('call-rec-1');
-    expect(rec.targetUri).toBe(`bridge:${bridge.id}`);
-    expect(sim.storedRecordings()).toContain('call-rec-1');
-    const b2 = await sw.createBridge('mixing');
-    await expect(sw.recordBridge(b2.id, 'call-rec-1')).rejects.toMatchObject({ status: 409 });
-  });
-
   test('snoop → StasisStart with its args; recordChannel on it; the snoop ends with the spied-on channel (as Asterisk 22)', async () => {
     await startUp();
     const started = nextEvent<StasisStartArg>(sw, 'stasisStart');

@@ -22,7 +22,7 @@ export class SwitchTimeoutError extends SwitchCommandError {
   }
 }
 
-export const ARI_MAX_SOCKETS_DEFAULT = 8;
+const ARI_MAX_SOCKETS_DEFAULT = 8;
 
 export interface AriRestOptions {
   /** Asterisk HTTP base, e.g. http://127.0.0.1:8088 (without /ari). */

@@ -216,10 +216,6 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
     return (Array.isArray(list) ? list : []).map(toBridge);
   }
 
-  async recordBridge(bridgeId: string, name: string, format = 'wav'): Promise<void> {
-    await this.call('recordBridge', 'POST', `/bridges/${enc(bridgeId)}/record`, { name, format, ifExists: 'fail' });
-  }
-
   async snoop(channelId: string, opts: { snoopId: string; appArgs: string; spy?: 'both' | 'in' | 'out' }): Promise<ChannelSnapshot> {
     const query: Query = { spy: opts.spy ?? 'both', app: this.app, appArgs: opts.appArgs, snoopId: opts.snoopId };
     return toChannel(await this.call<unknown>('snoop', 'POST', `/channels/${enc(channelId)}/snoop`, query));
