@@ -5,6 +5,7 @@
 // count days not (or no longer) aggregated from search_docs (ReportsRepo.topics).
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { periodic } from '../infra/periodic';
 
 const LOCK = 114_013_001;
 /** Documents that count for hot topics (call notes, cases and web requests; not knowledge articles). */
@@ -14,8 +15,6 @@ export function createTopicAggregator(deps: { db: Db; timezone: string; logger?:
   const { db, timezone: tz } = deps;
   const intervalMs = deps.intervalMs ?? 5 * 60_000;
   const daysPerRun = deps.daysPerRun ?? 31;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
 
   /**
    * One transaction: aggregates the past days whose documents changed and up to daysPerRun days never aggregated
@@ -73,28 +72,9 @@ export function createTopicAggregator(deps: { db: Db; timezone: string; logger?:
     }
   }
 
-  function tick(): void {
-    if (running) return;
-    running = catchUp()
-      .catch((err: unknown) => deps.logger?.warn({ err }, 'hot-topic aggregation failed'))
-      .finally(() => {
-        running = null;
-      });
-  }
+  const job = periodic(catchUp, intervalMs, (err) => deps.logger?.warn({ err }, 'hot-topic aggregation failed'));
 
-  return {
-    runOnce,
-    catchUp,
-    start(): void {
-      timer ??= setInterval(tick, intervalMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return { runOnce, catchUp, start: job.start, stop: job.stop };
 }
 
 export type TopicAggregator = ReturnType<typeof createTopicAggregator>;

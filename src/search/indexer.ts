@@ -3,6 +3,7 @@
 // words only add ranking and hot topics. Several processes may run it: at worst they segment a row twice.
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { periodic } from '../infra/periodic';
 import { createSegmenter, type Segmenter } from './words';
 
 export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: number; intervalMs?: number; flushMs?: number }) {
@@ -10,11 +11,6 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
   const intervalMs = deps.intervalMs ?? 2_000;
   const flushMs = deps.flushMs ?? 1_000;
   let segmenter: Segmenter | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let flushTimer: NodeJS.Timeout | null = null;
-  let flushing: Promise<unknown> | null = null;
-  let running: Promise<unknown> | null = null;
-  let stopped = false;
 
   /** The segmenter with the current category and department names in its dictionary. */
   async function reload(): Promise<Segmenter> {
@@ -109,27 +105,12 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
 
   /** Runs batches until nothing is pending (after the background run of this process, whose rows it would skip). */
   async function drain(): Promise<number> {
-    await running;
+    await words.current;
     return loop();
   }
 
-  function tick(): void {
-    if (stopped || running) return;
-    running = loop()
-      .catch((err: unknown) => deps.logger?.warn({ err }, 'word indexer failed'))
-      .finally(() => {
-        running = null;
-      });
-  }
-
-  function flushTick(): void {
-    if (stopped || flushing) return;
-    flushing = flushPending()
-      .catch((err: unknown) => deps.logger?.warn({ err }, 'search index pending-list flush failed'))
-      .finally(() => {
-        flushing = null;
-      });
-  }
+  const words = periodic(loop, intervalMs, (err) => deps.logger?.warn({ err }, 'word indexer failed'));
+  const flush = periodic(flushPending, flushMs, (err) => deps.logger?.warn({ err }, 'search index pending-list flush failed'));
 
   return {
     runOnce,
@@ -139,20 +120,11 @@ export function createWordIndexer(deps: { db: Db; logger?: Logger; batch?: numbe
     reload,
     segmenter: get,
     start(): void {
-      stopped = false;
-      timer ??= setInterval(tick, intervalMs);
-      timer.unref();
-      flushTimer ??= setInterval(flushTick, flushMs);
-      flushTimer.unref();
+      words.start();
+      flush.start();
     },
     async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      if (flushTimer) clearInterval(flushTimer);
-      timer = null;
-      flushTimer = null;
-      await running;
-      await flushing;
+      await Promise.all([words.stop(), flush.stop()]);
     },
   };
 }
