@@ -1,4 +1,5 @@
 // SQL of the keyword search over search_docs (see migration 1764600000000_search.sql).
+import { escapeLiteral } from 'pg';
 import type { Db } from '../infra/db';
 import { lex, phoneWindows, tsAnd, tsOr, type Confirm, type ParsedQuery } from './query';
 
@@ -198,9 +199,8 @@ export function literal(v: unknown): string {
   }
   const str = String(v);
   if (str.includes('\0')) throw new Error('NUL in a query value');
-  // As pg's escapeLiteral: E'…' with backslashes doubled when there are any (right whatever standard_conforming_strings).
-  const q = str.replace(/'/g, "''");
-  return str.includes('\\') ? ` E'${q.replace(/\\/g, '\\\\')}'` : `'${q}'`;
+  // E'…' with backslashes doubled when there are any: right whatever standard_conforming_strings.
+  return escapeLiteral(str);
 }
 
 /** $1, $2 … replaced by the values as literals (for a multi-statement message, which takes no parameters). */
