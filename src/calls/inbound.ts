@@ -18,8 +18,9 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
     return isOpenAt(hours, await ctx.calendar(), new Date());
   }
 
-  async function acceptInbound(channel: ChannelSnapshot, startedAt = Date.now()): Promise<Call> {
+  async function acceptInbound(channel: ChannelSnapshot, opts: { ringing?: boolean } = {}): Promise<Call> {
     const { repo, settings, sw, flow } = ctx;
+    const startedAt = Date.now();
     const number = normalizePhone(channel.caller.number ?? '');
     const open = await isOpen();
     // Without a greeting or menu the caller queues at once: the record is born queued (one write on the set-up path).
@@ -65,8 +66,9 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
       return call; // the next step follows the end of the prompt (stasis.ts → ivr.ts)
     }
     // No greeting: ring the agent first, answer the caller when the agent answers (DESIGN §8). The ringback
-    // indication goes out before dispatch can answer the caller (no agent: MOH); see waiting.ts holdCaller.
-    call.ringSent = sw.ring(channel.id).catch((err) => ctx.log.warn({ err, callId: call.id }, 'ring indication failed'));
+    // indication goes out before dispatch can answer the caller (no agent: MOH); see waiting.ts holdCaller. The
+    // dialplan usually sent it already (Ringing() before Stasis, "inbound,ringing"): one request less per call.
+    if (!opts.ringing) call.ringSent = sw.ring(channel.id).catch((err) => ctx.log.warn({ err, callId: call.id }, 'ring indication failed'));
     ctx.queue.add(call);
     flow.kick();
     return call;

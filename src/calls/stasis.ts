@@ -44,7 +44,7 @@ export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () =>
     const leg = onStart[args[0] ?? ''];
     if (leg) return leg(channel, args);
     if (ctx.registry.forChannel(channel.id)) return; // already adopted by reconcile
-    await flow.acceptInbound(channel);
+    await flow.acceptInbound(channel, { ringing: args[0] === 'inbound' && args[1] === 'ringing' });
   }
 
   /** A channel left our app or was destroyed: which leg of which call it was decides the step. */

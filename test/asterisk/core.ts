@@ -505,8 +505,11 @@ export class Core extends EventEmitter {
     this.emit('channelState', ch);
   }
 
-  /** A caller dials the Stasis extension: Newchannel → dialplan NoOp → Stasis(app,args) → StasisStart. */
-  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app: string; appArgs?: string[] }): ChannelImpl {
+  /**
+   * A caller dials the Stasis extension: Newchannel → dialplan NoOp → [Ringing()] → Stasis(app,args) → StasisStart.
+   * ringing: the dialplan indicates ringback before Stasis, as asterisk-config's [from-callers] does.
+   */
+  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app: string; appArgs?: string[]; ringing?: boolean }): ChannelImpl {
     let ep = this.endpoints.get(opts.from);
     if (!ep) {
       this.addEndpoint(opts.from, { context: 'from-callers', online: false });
@@ -522,8 +525,15 @@ export class Core extends EventEmitter {
     const cid = caller.name ? `"${caller.name}" <${caller.number}>` : caller.number;
     ch.dialplan = { context: ep.context, exten, priority: 1, app_name: 'NoOp', app_data: `hotline call from ${cid}` };
     this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'NoOp'], ['AppData', ch.dialplan.app_data]]);
+    let priority = 2;
+    if (opts.ringing) {
+      // chan_pjsip sends 180 Ringing for an inbound channel still in state Ring; the state stays Ring.
+      ch.dialplan = { context: ep.context, exten, priority: priority++, app_name: 'Ringing', app_data: '' };
+      this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'Ringing'], ['AppData', '']]);
+      ch.ringing = true;
+    }
     const appData = [opts.app, ...ch.appArgs].join(',');
-    ch.dialplan = { context: ep.context, exten, priority: 2, app_name: 'Stasis', app_data: appData };
+    ch.dialplan = { context: ep.context, exten, priority, app_name: 'Stasis', app_data: appData };
     this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'Stasis'], ['AppData', appData]]);
     this.emit('channelCreated', ch);
     this.enterStasis(ch, opts.app, ch.appArgs);

@@ -158,6 +158,33 @@ describe('114 call flow', () => {
     void t;
   });
 
+  it('takes the ringback the dialplan already sent (inbound,ringing): no ring request, music once they wait, bridged once an agent frees', async () => {
+    lab = await startLab();
+    const { sim } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const dial = (from: string, callerNumber: string) => sim.dial({ from, callerNumber, app: 'hotline114', appArgs: ['inbound', 'ringing'], ringing: true });
+    const c1 = dial('caller1', '13900000031');
+    expect(c1.ringing).toBe(true);
+    const pop1 = await agent.console.next('call.offered');
+    expect(pop1.callerNumber).toBe('13900000031');
+    await agent.console.next('call.connected');
+    await c1.waitFor('bridged');
+
+    const c2 = dial('caller2', '13900000032');
+    await c2.waitFor('Up');
+    await lab.waitFor(() => sim.channel(c2.id)?.mohPlaying, 'music on hold for the waiting caller');
+    c1.hangup();
+    await agent.console.next('call.ended');
+    const pop2 = await agent.console.next('call.offered');
+    expect(pop2.callerNumber).toBe('13900000032');
+    await agent.console.next('call.connected');
+    await c2.waitFor('bridged');
+    expect(sim.channel(c2.id)?.mohPlaying).toBe(false);
+    for (const c of [c1, c2]) expect(sim.restLog.filter((r) => r.path === `/ari/channels/${c.id}/ring`)).toEqual([]);
+    c2.hangup();
+    expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop2.callId, outcome: 'answered' });
+  });
+
   it('records a caller who hangs up while waiting as abandoned', async () => {
     lab = await startLab();
     const { sim, t, waitFor } = lab;
