@@ -1,6 +1,8 @@
 // Screen-pop hub. An agent's console may be connected to any service process, and the call may be handled by
 // another one: messages go through Redis pub/sub on a channel per agent; each process subscribes only for the
-// agents whose sockets it holds.
+// agents whose sockets it holds. A console on the publishing process itself gets the message at once, not after a
+// round trip through Redis (the pop's hot path); the copy Redis brings back to this process is dropped by its tag.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 
@@ -38,6 +40,8 @@ export type ScreenMessage =
 
 export class ScreenPopHub {
   private readonly sockets = new Map<number, Set<AgentSocket>>();
+  /** Heads every message this process publishes ("<origin>\n<json>"; JSON text never holds a raw newline). */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly pub: Redis,
@@ -74,12 +78,16 @@ export class ScreenPopHub {
 
   /** Sends to every console of the agent, wherever it is connected. Resolves with how many processes got it. */
   async publish(agentId: number, msg: ScreenMessage): Promise<number> {
+    const text = JSON.stringify(msg);
+    const local = this.sockets.get(agentId);
+    if (local) send(local, text);
     try {
-      return await this.pub.publish(this.channel(agentId), JSON.stringify(msg));
+      return await this.pub.publish(this.channel(agentId), `${this.origin}\n${text}`);
     } catch (err) {
-      // Redis down: the console misses a pop but the call itself goes on; it re-syncs via GET /api/agents/me.
-      this.logger.warn({ err: (err as Error).message, agentId, type: msg.type }, 'screen pop not delivered');
-      return 0;
+      // Redis down: a console on another process misses it but the call itself goes on; it re-syncs via GET
+      // /api/agents/me. A console on this process already has it.
+      this.logger.warn({ err: (err as Error).message, agentId, type: msg.type, local: Boolean(local) }, 'screen pop not delivered to other processes');
+      return local ? 1 : 0;
     }
   }
 
@@ -93,9 +101,14 @@ export class ScreenPopHub {
   }
 
   private deliverLocal(channel: string, message: string): void {
+    const nl = message.indexOf('\n');
+    if (nl >= 0 && message.slice(0, nl) === this.origin) return; // sent by publish() already
     const id = Number(channel.slice(channel.lastIndexOf(':') + 1));
     const set = this.sockets.get(id);
-    if (!set) return;
-    for (const s of set) if (s.readyState === 1) s.send(message);
+    if (set) send(set, nl >= 0 ? message.slice(nl + 1) : message);
   }
+}
+
+function send(sockets: Set<AgentSocket>, text: string): void {
+  for (const s of sockets) if (s.readyState === 1) s.send(text);
 }

@@ -39,6 +39,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     // the originate so that Asterisk takes the ring first. Not awaited: a failure here surfaces when the agent
     // answers (connect.ts); logged, never an unhandled rejection.
     bridgeOf(ctx, call).catch((err) => ctx.log.warn({ err: (err as Error).message, callId: call.id }, 'bridge could not be created'));
+    call.popSent = sendPop(call, res.agentId, channelId, now, t0);
     try {
       await originated;
     } catch (err) {
@@ -55,19 +56,18 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
     if (current && current.channelId === channelId) {
       current.timer = later(ctx, 'ringTimeout', (settings.ringTimeoutSec + 5) * 1000, () => ringTimedOut(call, channelId));
     }
-    const t1 = performance.now();
-    call.popSent = sendPop(call, res.agentId, channelId, now, t0, t1);
     await call.popSent;
   }
 
   /**
-   * The pop goes out as soon as Asterisk took the originate and the caller is looked up (started at StasisStart,
-   * usually done by now). It does not wait for the offer's record: that write is already on its way, and an
-   * fsync on the pop's path was the tail of its latency. It is dropped only when this offer ended unanswered (the
-   * console was told "missed" already); an agent who answered, even a call that is already over, still gets it,
-   * before "connected" and "ended" (they wait for it).
+   * The pop goes out as soon as the originate is on its way and the caller is looked up (started at StasisStart,
+   * usually done by now): the console shows the caller as the phone starts to ring. It waits neither for Asterisk's
+   * answer to the originate (that round trip was the tail of the pop's latency under load; a refusal ends the
+   * offer, and the console hears "missed") nor for the offer's record (an fsync). It is dropped only when this
+   * offer ended unanswered before it went out (the console was told "missed" already); an agent who answered, even
+   * a call that is already over, still gets it, before "connected" and "ended" (they wait for it).
    */
-  async function sendPop(call: Call, agentId: number, channelId: string, now: number, t0: number, t1: number): Promise<void> {
+  async function sendPop(call: Call, agentId: number, channelId: string, now: number, t0: number): Promise<void> {
     try {
       const pop = await call.lookup;
       if (call.offer?.channelId !== channelId && call.agentChannelId !== channelId) return;
@@ -91,8 +91,7 @@ export function offerStep(ctx: CallContext): Pick<Flow, 'offer' | 'offerEnded'> 
           toOfferMs: t0 - call.receivedAt,
           // toOfferMs = toReserveMs (until the dispatch run asked Redis) + reserveMs (its round trip) + the rest
           ...(rt ? { toReserveMs: rt.sentAt - call.receivedAt, reserveMs: rt.answeredAt - rt.sentAt } : {}),
-          originateMs: t1 - t0,
-          lookupWaitMs: t2 - t1,
+          lookupWaitMs: t2 - t0, // after the originate was sent
           // Epoch ms (µs precision) of the caller's arrival here and of the originate, to set against a packet capture.
           receivedAtEpoch: performance.timeOrigin + call.receivedAt,
           originateAtEpoch: performance.timeOrigin + t0,
