@@ -34,6 +34,8 @@ export interface Config {
     readonly greeting: string;
     readonly mohClass: string;
     readonly ringTimeoutSec: number;
+    /** A caller no agent can take keeps hearing ringback this long before being answered into music on hold. */
+    readonly holdAfterMs: number;
     readonly wrapUpSec: number;
     readonly maxMissedOffers: number;
     readonly announceEverySec: number;
@@ -309,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
       greeting: r.str('CALL_GREETING', ''),
       mohClass: r.str('CALL_MOH_CLASS', 'default'),
       ringTimeoutSec: r.int('CALL_RING_TIMEOUT_SEC', 20, 1, 300),
+      holdAfterMs: r.int('CALL_HOLD_AFTER_MS', 2000, 0, 60000),
       wrapUpSec: r.int('CALL_WRAPUP_SEC', 15, 0, 3600),
       maxMissedOffers: r.int('CALL_MAX_MISSED_OFFERS', 3, 1, 100),
       announceEverySec: r.int('CALL_ANNOUNCE_EVERY_SEC', 30, 0, 3600),

@@ -53,6 +53,8 @@ export class Call {
   enqueuedAt: number | null = null;
   connectedAt: number | null = null;
   announceTimer: NodeJS.Timeout | null = null;
+  /** Answers and holds the caller if no agent took them meanwhile (waiting.ts holdSoon). */
+  holdTimer: NodeJS.Timeout | null = null;
   /** performance.now() when StasisStart reached us: screen-pop latency is measured from here. */
   readonly receivedAt = performance.now();
   /** When the dispatch run that reserved this caller's agent asked Redis, and when Redis answered (debug timing). */
@@ -145,6 +147,8 @@ export class Call {
     if (this.offer?.timer) clearTimeout(this.offer.timer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
     this.announceTimer = null;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     if (this.surveyTimer) clearTimeout(this.surveyTimer);
     this.surveyTimer = null;
     if (this.transfer?.timer) clearTimeout(this.transfer.timer);

@@ -36,7 +36,8 @@ export interface Flow {
   // waiting.ts
   enqueue(call: Call): void;
   enqueueAfterGreeting(call: Call): Promise<void>;
-  holdCaller(call: Call): Promise<void>;
+  /** No agent in this dispatch run: answer and hold the caller if they still wait after CALL_HOLD_AFTER_MS. */
+  holdSoon(call: Call): void;
   startMoh(call: Call): Promise<void>;
   promptEndedWhileQueued(call: Call): Promise<void>;
   // dispatch.ts

@@ -54,11 +54,11 @@ export function dispatchStep(ctx: CallContext): Pick<Flow, 'kick' | 'scheduleWak
       else guard(ctx, 'offer', () => ctx.flow.offer(call, res));
     }
     // Music on hold only for callers who really wait: those this run found no agent for (a caller who arrived
-    // meanwhile gets their own try in the next run first).
+    // meanwhile gets their own try in the next run first), and only if no agent frees up soon (waiting.ts).
     for (const call of waiting) {
       if (byCall.has(call.id)) continue;
       call.flushInsert(); // no agent: the record is written as it is, queued
-      if (queue.has(call) && !call.answered && !call.isOver && !call.keptPlace) guard(ctx, 'hold', () => ctx.flow.holdCaller(call));
+      if (queue.has(call) && !call.answered && !call.isOver && !call.keptPlace) ctx.flow.holdSoon(call);
     }
     await scheduleWake();
   }

@@ -2,9 +2,9 @@
 // agent can take them now, and hearing their position (and the keep-my-place offer) from time to time.
 import type { Call } from './call';
 import { PROMPTS, positionAnnouncement, soundMedia } from './prompts';
-import { ignoreNotFound, later, stopMoh, type CallContext, type Flow } from './context';
+import { guard, ignoreNotFound, later, stopMoh, type CallContext, type Flow } from './context';
 
-export function waitingStep(ctx: CallContext): Pick<Flow, 'enqueue' | 'enqueueAfterGreeting' | 'holdCaller' | 'startMoh' | 'promptEndedWhileQueued'> {
+export function waitingStep(ctx: CallContext): Pick<Flow, 'enqueue' | 'enqueueAfterGreeting' | 'holdSoon' | 'startMoh' | 'promptEndedWhileQueued'> {
   const { flow } = ctx;
 
   function enqueue(call: Call): void {
@@ -24,7 +24,27 @@ export function waitingStep(ctx: CallContext): Pick<Flow, 'enqueue' | 'enqueueAf
     }
   }
 
-  /** No agent right now: answer the caller and play music on hold while they wait, with position announcements. */
+  /**
+   * No agent right now. The caller keeps hearing ringback for CALL_HOLD_AFTER_MS first: an agent is often freed
+   * within moments (a call ending, wrap-up over), and a caller rung through then was never answered into music on
+   * hold for nothing. Whoever still waits after that is answered and held.
+   */
+  function holdSoon(call: Call): void {
+    if (call.holdTimer || call.answered || call.isOver) return;
+    const stillWaiting = () => !call.answered && !call.isOver && call.state === 'queued' && ctx.queue.has(call);
+    const ms = ctx.settings.holdAfterMs;
+    if (ms === 0) {
+      guard(ctx, 'hold', () => holdCaller(call));
+      return;
+    }
+    call.holdTimer = later(ctx, 'hold', ms, () => {
+      call.holdTimer = null;
+      // Being offered (ringing an agent) now: not waiting; if that offer fails, dispatch asks again.
+      if (stillWaiting()) return holdCaller(call);
+    });
+  }
+
+  /** Answer the caller and play music on hold while they wait, with position announcements. */
   async function holdCaller(call: Call): Promise<void> {
     if (call.answered || call.isOver) return;
     call.answered = true;
@@ -69,5 +89,5 @@ export function waitingStep(ctx: CallContext): Pick<Flow, 'enqueue' | 'enqueueAf
     scheduleAnnouncement(call);
   }
 
-  return { enqueue, enqueueAfterGreeting, holdCaller, startMoh, promptEndedWhileQueued };
+  return { enqueue, enqueueAfterGreeting, holdSoon, startMoh, promptEndedWhileQueued };
 }

@@ -185,6 +185,34 @@ describe('114 call flow', () => {
     expect(await agent.console.next('call.ended')).toMatchObject({ callId: pop2.callId, outcome: 'answered' });
   });
 
+  it('rings a caller through to an agent freed within CALL_HOLD_AFTER_MS without answering them into music first', async () => {
+    lab = await startLab({ env: { CALL_HOLD_AFTER_MS: '10000' } });
+    const { sim, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const c1 = sim.dial({ from: 'caller1', callerNumber: '13900000041', app: 'hotline114', appArgs: ['inbound', 'ringing'], ringing: true });
+    await agent.console.next('call.offered');
+    await agent.console.next('call.connected');
+
+    const c2 = sim.dial({ from: 'caller2', callerNumber: '13900000042', app: 'hotline114', appArgs: ['inbound', 'ringing'], ringing: true });
+    // Dispatch found no agent for c2 (its record is written as queued) …
+    await waitFor(async () => (await lab.t.app.db.query(`select 1 from calls where channel_id = $1 and state = 'queued'`, [c2.id])).rowCount, 'c2 queued');
+    expect(sim.channel(c2.id)?.state).toBe('Ring');
+    // … and the agent is freed before the grace ends: c2 is rung through, never answered into music.
+    c1.hangup();
+    await agent.console.next('call.ended');
+    const pop2 = await agent.console.next('call.offered');
+    expect(pop2.callerNumber).toBe('13900000042');
+    await agent.console.next('call.connected');
+    await c2.waitFor('bridged');
+    const at = (p: string) => sim.restLog.findIndex((r) => r.method === 'POST' && r.path.startsWith(p));
+    const rung = sim.restLog.findIndex((r) => r.method === 'POST' && r.path.includes(`${pop2.callId as string}-a1`));
+    expect(rung).toBeGreaterThan(-1);
+    expect(at(`/ari/channels/${c2.id}/answer`)).toBeGreaterThan(rung); // answered when the agent answered
+    expect(at(`/ari/channels/${c2.id}/moh`)).toBe(-1);
+    c2.hangup();
+    await agent.console.next('call.ended');
+  });
+
   it('records a caller who hangs up while waiting as abandoned', async () => {
     lab = await startLab();
     const { sim, t, waitFor } = lab;
@@ -336,8 +364,9 @@ describe('post-call survey', () => {
     lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '10' } });
     const { sim, waitFor } = lab;
     const { agent, caller, callId } = await talkThenAgentHangsUp(lab, '13900000701');
-    // The agent is free at once; the caller is out of the bridge and hears the survey prompt.
-    expect((await lab.t.app.acd.get(agent.agentId)).state).toBe('ready');
+    // The agent is free at once (the console hears "ended" first, then the ACD frees them); the caller is out of
+    // the bridge and hears the survey prompt.
+    await waitFor(async () => (await lab.t.app.acd.get(agent.agentId)).state === 'ready', 'agent ready');
     await waitFor(() => sim.restLog.find((r) => r.method === 'POST' && r.path.startsWith(`/ari/channels/${caller.id}/play`) && r.path.includes('survey')), 'survey prompt');
     expect(sim.channel(caller.id)?.bridgeId).toBeNull();
     expect((await lab.callRow(callId)).state).toBe('survey');

@@ -36,7 +36,8 @@ describe('transfers', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ target: '供热公司' });
     expect(await agent.console.next('call.ended')).toMatchObject({ callId, reason: 'transferred' });
-    expect((await t.app.acd.get(agent.agentId)).state).toBe('ready');
+    // The console hears "ended" first, then the ACD frees the agent.
+    await waitFor(async () => (await t.app.acd.get(agent.agentId)).state === 'ready', 'agent ready');
     // While the department rings the caller hears music, not silence.
     expect(sim.channel(caller.id)?.mohPlaying).toBe(true);
     const dept = await waitFor(() => sim.channels().find((c) => c.endpoint === 'dept-heating' && c.state === 'Up'), 'department answered');

@@ -219,7 +219,8 @@ describeBrowser('agent console for the floor (1366×768)', () => {
     caller!.hangup();
     await page.locator('#callbar[data-phase=wrapup]').waitFor({ timeout: 5000 });
     await page.locator('#agent-state[data-state=wrap_up]').waitFor();
-    expect((await lab.t.app.acd.get(agent.agentId!)).state).toBe('wrap_up');
+    // The console hears "ended" first, then the ACD puts the agent into wrap-up.
+    await lab.waitFor(async () => (await lab.t.app.acd.get(agent.agentId!)).state === 'wrap_up', 'wrap-up in the ACD');
     expect(await page.locator('#btn-hangup').isDisabled()).toBe(true);
     await screenshot(page, 'console-floor-3-wrapup');
     expect(await rawCodesOnPage(page)).toEqual([]);
