@@ -153,7 +153,9 @@ async function setUp(): Promise<Lab> {
   const databaseUrl = `postgres://postgres@127.0.0.1:${ports.pg}/postgres`;
   // SERVICE_CPU_PROF=<dir>: a --cpu-prof of the service, written when the lab stops it.
   const prof = env.SERVICE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.SERVICE_CPU_PROF)}`] : [];
-  const service = start('service', process.execPath, [...prof, path.join(SERVICE_DIR, 'dist', 'main.js')], {
+  // SERVICE_NODE_ARGS="--trace-gc …": more flags for the service's node (their output goes to service.log).
+  const nodeArgs = (env.SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const service = start('service', process.execPath, [...prof, ...nodeArgs, path.join(SERVICE_DIR, 'dist', 'main.js')], {
     cwd: SERVICE_DIR,
     env: {
       NODE_ENV: 'production',

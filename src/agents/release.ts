@@ -19,7 +19,10 @@ export class AgentRelease {
   /** The agent's part of the call is over (the record says so already): tell the console, then wrap-up. */
   async afterCall(agentId: number, callId: string, ended: CallEnded, opts: { wrapMs?: number; now?: number } = {}): Promise<AgentState | null> {
     const now = opts.now ?? Date.now();
-    await this.hub.publish(agentId, {
+    // Not awaited before the wrap-up: the hub and the ACD share one Redis connection, so Redis runs the PUBLISH
+    // before the script that frees the agent, and a console on this process has the message already. Any offer
+    // the freed agent gets comes after "ended" on every console, one round trip sooner.
+    const told = this.hub.publish(agentId, {
       type: 'call.ended',
       callId,
       endedAt: new Date(now).toISOString(),
@@ -27,7 +30,8 @@ export class AgentRelease {
       hangupBy: ended.hangupBy,
       ...(ended.reason ? { reason: ended.reason } : {}),
     });
-    return this.acd.end(agentId, callId, opts.wrapMs ?? this.wrapUpMs, now);
+    const [, state] = await Promise.all([told, this.acd.end(agentId, callId, opts.wrapMs ?? this.wrapUpMs, now)]);
+    return state;
   }
 
   /** A call this process lost track of (crash, restart): free the agent it still holds, without a message. */
