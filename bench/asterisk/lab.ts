@@ -127,8 +127,7 @@ export function renderAsteriskConfig(o: LabOptions): string {
       '; 114: the hotline as in [from-callers]; 1NN: Queue() "benchNN", recording the bridged call as the service does.',
       '[bench-callers]',
       'exten => 114,1,NoOp(hotline call from ${CALLERID(all)})',
-      ' same => n,Ringing()',
-      ' same => n,Stasis(hotline114,inbound,ringing)',
+      ' same => n,Gosub(hotline-inbound,s,1)',
       ' same => n,Hangup()',
       ...o.queueSizes.flatMap((n) => [
         `exten => ${queueExten(n)},1,NoOp(queue call from \${CALLERID(all)})`,

@@ -45,6 +45,11 @@ export class Call {
    * bridge stays two-party and transfers keep recording); null until the first connect, and once stopped.
    */
   recordingChannelId: string | null = null;
+  /**
+   * The dialplan records this caller with MixMonitor(…,b) under this name (extensions.conf): Asterisk writes only
+   * while the caller is bridged, with no snoop channel, no REST request and no events; null: we record (snoop).
+   */
+  dialplanRecording: string | null = null;
   offer: Offer | null = null;
   offerCount = 0;
   agentId: number | null = null;

@@ -77,7 +77,7 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
         wait_ms: connectedAt - call.startedAt,
         bridge_id: bridgeId,
         ...(call.answeredAt !== null ? { answered_at: new Date(call.answeredAt) } : {}),
-        ...(settings.recordCalls ? { recording_name: recordingName(call) } : {}),
+        ...(call.dialplanRecording ? { recording_name: call.dialplanRecording } : settings.recordCalls ? { recording_name: recordingName(call) } : {}),
       },
       { agentId: offer.agentId },
       undefined,
@@ -85,7 +85,7 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
     );
     // The conversation has begun: the recording starts alongside the writes and the console message, not after
     // them (a failure's patch of the name is queued behind the transition above).
-    const recording = settings.recordCalls ? startRecording(call) : null;
+    const recording = settings.recordCalls && !call.dialplanRecording ? startRecording(call) : null;
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     ctx.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
     await call.popSent;

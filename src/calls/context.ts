@@ -26,8 +26,8 @@ export type HangupBy = 'caller' | 'agent' | 'system' | null;
 /** The steps, as the other steps and the router see them (each implemented in its own module). */
 export interface Flow {
   // inbound.ts
-  /** ringing: the dialplan already sent ringback (Stasis(app,inbound,ringing)). */
-  acceptInbound(channel: ChannelSnapshot, opts?: { ringing?: boolean }): Promise<Call>;
+  /** What the dialplan did already: ringback sent, the call recorded by MixMonitor under this name (stasis.ts). */
+  acceptInbound(channel: ChannelSnapshot, opts?: { ringing?: boolean; recording?: string | null }): Promise<Call>;
   // ivr.ts (greeting end, menu, opening hours)
   promptEndedWhileAnswered(call: Call): Promise<void>;
   promptEndedInMenu(call: Call): void;

@@ -18,7 +18,7 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
     return isOpenAt(hours, await ctx.calendar(), new Date());
   }
 
-  async function acceptInbound(channel: ChannelSnapshot, opts: { ringing?: boolean } = {}): Promise<Call> {
+  async function acceptInbound(channel: ChannelSnapshot, opts: { ringing?: boolean; recording?: string | null } = {}): Promise<Call> {
     const { repo, settings, sw, flow } = ctx;
     const startedAt = Date.now();
     const number = normalizePhone(channel.caller.number ?? '');
@@ -27,6 +27,7 @@ export function inboundStep(ctx: CallContext): Pick<Flow, 'acceptInbound'> {
     const initial = !open || settings.greeting || settings.ivrEnabled ? 'ringing' : 'queued';
     const call = new Call(randomUUID(), channel.id, number, channel.caller.name || null, startedAt, repo, initial);
     if (initial === 'queued') call.enqueuedAt = startedAt;
+    call.dialplanRecording = opts.recording ?? null;
     // Reconcile may have taken this channel as a new call while we awaited: one call per channel (registry.ts).
     const owner = ctx.registry.add(call);
     if (owner !== call) return owner;

@@ -12,6 +12,16 @@ const SOFTHANGUP_SHUTDOWN = 4;
 
 type Handler<A extends unknown[]> = (...args: A) => Promise<void> | void;
 
+/**
+ * What the dialplan did before Stasis(app,inbound,…) (asterisk-config/extensions.conf): "ringing" = ringback sent;
+ * "recording=<name>" = MixMonitor records the caller's channel while bridged, as <name> in the recording directory.
+ */
+export function inboundOptions(args: string[]): { ringing: boolean; recording: string | null } {
+  const flags = args[0] === 'inbound' ? args.slice(1) : [];
+  const rec = flags.find((f) => f.startsWith('recording='))?.slice('recording='.length) ?? '';
+  return { ringing: flags.includes('ringing'), recording: rec && !rec.startsWith('/') && !rec.split('/').includes('..') ? rec : null };
+}
+
 export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () => Promise<unknown> }): { start(): Promise<void>; stop(): void } {
   const { flow, sw, dialler } = ctx;
 
@@ -44,7 +54,7 @@ export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () =>
     const leg = onStart[args[0] ?? ''];
     if (leg) return leg(channel, args);
     if (ctx.registry.forChannel(channel.id)) return; // already adopted by reconcile
-    await flow.acceptInbound(channel, { ringing: args[0] === 'inbound' && args[1] === 'ringing' });
+    await flow.acceptInbound(channel, inboundOptions(args));
   }
 
   /** A channel left our app or was destroyed: which leg of which call it was decides the step. */

@@ -82,6 +82,8 @@ export class ChannelImpl implements SimChannel {
   mohPlaying = false;
   mohClass = '';
   ringing = false;
+  /** MixMonitor(…,b) from the dialplan: the recording name (under the recording directory) written once bridged. */
+  mixMonitor: string | null = null;
   readonly apps = new Set<string>();
   stasisApp: string | null = null;
   readonly vars = new Map<string, string>();
@@ -507,9 +509,10 @@ export class Core extends EventEmitter {
 
   /**
    * A caller dials the Stasis extension: Newchannel → dialplan NoOp → [Ringing()] → Stasis(app,args) → StasisStart.
-   * ringing: the dialplan indicates ringback before Stasis, as asterisk-config's [from-callers] does.
+   * ringing: the dialplan indicates ringback before Stasis, as asterisk-config's [from-callers] does; mixMonitor: it
+   * starts MixMonitor(<recording dir>/<name>.wav,b) first, which writes the file once the channel is bridged.
    */
-  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app: string; appArgs?: string[]; ringing?: boolean }): ChannelImpl {
+  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app: string; appArgs?: string[]; ringing?: boolean; mixMonitor?: string }): ChannelImpl {
     let ep = this.endpoints.get(opts.from);
     if (!ep) {
       this.addEndpoint(opts.from, { context: 'from-callers', online: false });
@@ -526,6 +529,12 @@ export class Core extends EventEmitter {
     ch.dialplan = { context: ep.context, exten, priority: 1, app_name: 'NoOp', app_data: `hotline call from ${cid}` };
     this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'NoOp'], ['AppData', ch.dialplan.app_data]]);
     let priority = 2;
+    if (opts.mixMonitor) {
+      const data = `/var/spool/asterisk/recording/${opts.mixMonitor}.wav,b`;
+      ch.dialplan = { context: ep.context, exten, priority: priority++, app_name: 'MixMonitor', app_data: data };
+      this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'MixMonitor'], ['AppData', data]]);
+      ch.mixMonitor = opts.mixMonitor;
+    }
     if (opts.ringing) {
       // chan_pjsip sends 180 Ringing for an inbound channel still in state Ring; the state stays Ring.
       ch.dialplan = { context: ep.context, exten, priority: priority++, app_name: 'Ringing', app_data: '' };
@@ -940,6 +949,7 @@ export class Core extends EventEmitter {
     const techBefore = this.technology(b);
     b.channels.push(ch.id);
     ch.bridgeId = b.id;
+    if (ch.mixMonitor) this.storedRecordings.set(ch.mixMonitor, { name: ch.mixMonitor, format: 'wav' });
     if (ch.stasisApp) b.subscribers.set(ch.stasisApp, (b.subscribers.get(ch.stasisApp) ?? 0) + 1);
     const peers = this.realPeers(b, ch);
     const first = peers[0];

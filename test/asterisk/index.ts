@@ -176,7 +176,7 @@ export class AsteriskSimulator extends EventEmitter {
   }
 
   /** A caller dials the hotline: dialplan `Stasis(app[,args])` → StasisStart (state Ring) to the app. */
-  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app?: string; appArgs?: string[]; ringing?: boolean }): SimChannel {
+  dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app?: string; appArgs?: string[]; ringing?: boolean; mixMonitor?: string }): SimChannel {
     return this.core.dial({ ...opts, app: opts.app ?? this.events.activeApps()[0] ?? 'hotline114' });
   }
 

@@ -82,6 +82,26 @@ describe('call recording', () => {
     expect(sim.channels()).toEqual([]);
   });
 
+  it('takes the recording the dialplan makes (MixMonitor, recording=<name>): no snoop, the name stored, the file served', async () => {
+    const lab = await startLab();
+    labs.push(lab);
+    const { sim } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const name = 'hotline114/2026-12-05/dialplan-recorded';
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000809', app: 'hotline114', appArgs: ['inbound', 'ringing', `recording=${name}`], ringing: true, mixMonitor: name });
+    const callId = (await agent.console.next('call.offered')).callId as string;
+    await agent.console.next('call.connected');
+    await caller.waitFor('bridged');
+    expect((await lab.callRow(callId)).recording_name).toBe(name);
+    expect(sim.storedRecordings()).toContain(name);
+    caller.hangup();
+    await agent.console.next('call.ended');
+    // The service made no recording of its own: no snoop, no record request.
+    expect(sim.restLog.filter((r) => r.path.includes('/snoop') || r.path.includes('/record'))).toEqual([]);
+    const rec = await lab.t.inject({ method: 'GET', url: `/api/calls/${callId}/recording`, headers: (await lab.t.createUser('supervisor')).headers });
+    expect(rec.statusCode).toBe(200);
+  });
+
   it('stops recording before the survey, so the rating is not recorded', async () => {
     const lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '10' } });
     labs.push(lab);

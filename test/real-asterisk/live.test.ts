@@ -14,7 +14,7 @@
 // sipp/ also holds agent-noanswer.xml (rings until CANCEL) and caller-cancel.xml (gives up while ringing) for manual
 // ring-timeout and abandoned-call checks with the same options.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build, type TestApp } from '../helpers/build';
@@ -45,6 +45,20 @@ interface Sipp {
   name: string;
   exited: Promise<number | null>;
   log(): string;
+}
+
+/** A 440 Hz tone as raw 8 kHz G.711 u-law (what sipp's rtp_stream sends as payload type 0). */
+function ulawTone(seconds: number): Buffer {
+  const out = Buffer.alloc(8000 * seconds);
+  for (let i = 0; i < out.length; i++) {
+    let s = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
+    const sign = s < 0 ? 0x80 : 0;
+    s = Math.min(Math.abs(s), 32635) + 0x84;
+    let exp = 7;
+    while (exp > 0 && (s & (0x4000 >> (7 - exp))) === 0) exp--;
+    out[i] = ~(sign | (exp << 4) | ((s >> (exp + 3)) & 0x0f)) & 0xff;
+  }
+  return out;
 }
 
 function sipp(name: string, dir: string, args: string[]): Sipp {
@@ -189,8 +203,12 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what:
     });
 
     const startedAt = Date.now();
+    const audio = path.join(dir, 'caller.ul');
+    writeFileSync(audio, ulawTone(2));
+    const scenario = path.join(dir, 'caller-uac.xml');
+    writeFileSync(scenario, readFileSync(path.join(SCENARIOS, 'caller-uac.xml'), 'utf8').replace('rtp_stream="CALLER_AUDIO', `rtp_stream="${audio}`));
     const caller = sipp('caller', dir, [
-      '-sf', path.join(SCENARIOS, 'caller-uac.xml'),
+      '-sf', scenario,
       '-s', '114', '-key', 'caller', 'caller1', '-au', 'caller1', '-ap', env.CALLER_PASSWORD ?? 'callerpass',
       '-p', String(CALLER_PORT), '-mp', String(CALLER_PORT + 11000),
       '-m', '1', '-set', 'talk_ms', String(TALK_MS), '-timeout', '60s', '-timeout_error',
@@ -238,6 +256,14 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what:
     expect(row.wait_ms).toBe(conn - started);
     expect(row.talk_ms).toBe(end - conn);
     expect(row.talk_ms as number).toBeGreaterThanOrEqual(TALK_MS - 1000);
+    // Recorded by the dialplan's MixMonitor (asterisk-config: HOTLINE_RECORD = yes), stored where ARI serves it.
+    const recording = row.recording_name as string;
+    expect(recording).toMatch(new RegExp(`^hotline114/\\d{4}-\\d{2}-\\d{2}/${(row.channel_id as string).replace('.', '\\.')}$`));
+    await waitFor(async () => (await ari('GET', `/recordings/stored/${encodeURIComponent(recording)}`)).status === 200, 'recording stored', 5000);
+    // It holds the conversation: the caller spoke for TALK_MS (16-bit 8 kHz: 16,000 bytes a second).
+    const file = await fetch(`${ARI_URL}/ari/recordings/stored/${encodeURIComponent(recording)}/file`, { headers: { authorization: `Basic ${Buffer.from(`${ARI_USER}:${ARI_PASS}`).toString('base64')}` } });
+    expect(file.status).toBe(200);
+    expect((await file.arrayBuffer()).byteLength).toBeGreaterThan(44 + 16_000 * ((TALK_MS - 1000) / 1000));
     const offers = await t.app.db.query('select channel_id, result from call_offers where call_id = $1', [callId]);
     expect(offers.rows).toEqual([{ channel_id: `${callId}-a1`, result: 'answered' }]);
     await waitFor(async () => (await ari('GET', `/channels/${encodeURIComponent(`${callId}-a1`)}`)).status === 404, 'agent leg hung up', 5000);
