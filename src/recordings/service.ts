@@ -1,6 +1,6 @@
-// Call recordings: the call flow records every connected call (calls.recording_name; ARI records a snoop on the caller);
-// this streams the stored file back from Asterisk to those allowed to hear it: supervisors and admins, and the
-// agent who took the call.
+// Call recordings: every connected call is recorded (calls.recording_name; the dialplan's MixMonitor, or ARI recording a
+// snoop on the caller); this streams the stored file back from Asterisk to those allowed to hear it: supervisors and
+// admins, and the agent who took the call.
 import type { AuthUser } from '../auth/types';
 import type { Db } from '../infra/db';
 import { ForbiddenError, NotFoundError, TelephonyDownError } from '../infra/errors';

@@ -1,6 +1,7 @@
 // Call recording through a snoop channel on the caller's channel (src/calls/connect.ts): the caller/agent bridge
 // stays two-party (a bridge recording would add a Recorder and make Asterisk mix the call), the recording keeps
-// its name, the snoop ends with the caller or before the survey, and a restart keeps or hangs up orphan snoops.
+// its name, the snoop ends with the caller or before the survey, and a restart keeps or hangs up orphan snoops. A
+// call the dialplan records itself (MixMonitor, "recording=<name>") gets no snoop.
 import { AsteriskSimulator } from '../asterisk';
 import { startLab, type CallLab } from '../helpers/telephony';
 import { createDb } from '../../src/infra/db';
