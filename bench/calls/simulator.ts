@@ -49,7 +49,9 @@ async function main(): Promise<void> {
         const m = JSON.parse(line) as { op: 'dial' | 'hangup'; n: number; number?: string };
         if (m.op === 'dial') {
           byNumber.set(m.number!, m.n);
-          const c = sim.dial({ from: 'benchcaller', callerNumber: m.number!, app: 'hotline114', appArgs: ['inbound'] });
+          // As asterisk-config's [hotline-inbound] does: MixMonitor, ringback, then Stasis with what it did.
+          const rec = `hotline114/bench/${m.number!}-${m.n}`;
+          const c = sim.dial({ from: 'benchcaller', callerNumber: m.number!, app: 'hotline114', appArgs: ['inbound', 'ringing', `recording=${rec}`], ringing: true, mixMonitor: rec });
           calls.set(m.n, { channel: c, number: m.number! });
           c.waitFor('bridged').then(() => send({ ev: 'bridged', n: m.n }));
         } else {
