@@ -121,6 +121,17 @@ export async function hangupQuietly(ctx: CallContext, channelId: string): Promis
   }
 }
 
+/**
+ * The dialplan's MixMonitor creates its file as the caller arrives; a caller who never talked to anyone (abandoned,
+ * after hours, menu only) leaves it empty: it goes, so that every stored recording is a conversation.
+ */
+export function dropUnusedRecording(ctx: CallContext, call: Call): void {
+  const name = call.dialplanRecording;
+  if (!name || call.connectedAt !== null) return;
+  call.dialplanRecording = null;
+  ctx.sw.deleteRecording(name).catch((err: unknown) => ignoreNotFound(ctx, err));
+}
+
 /** The call's mixing bridge, created once (usually while the agent's phone rings). */
 export function bridgeOf(ctx: CallContext, call: Call): Promise<string> {
   return (call.bridgeReady ??= (async () => {

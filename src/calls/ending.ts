@@ -3,7 +3,7 @@
 // record is final first, then the agent is released, then the call is forgotten.
 import type { Call } from './call';
 import type { CallState } from './state';
-import { destroyBridge, hangupQuietly, stopRecording, type CallContext, type Flow, type HangupBy } from './context';
+import { destroyBridge, dropUnusedRecording, hangupQuietly, stopRecording, type CallContext, type Flow, type HangupBy } from './context';
 
 export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGone' | 'finish' | 'releaseAgent'> {
   const { flow } = ctx;
@@ -94,6 +94,7 @@ export function endingStep(ctx: CallContext): Pick<Flow, 'callerGone' | 'agentGo
 
   async function finish(call: Call, hangupBy: HangupBy): Promise<void> {
     call.clearTimers();
+    dropUnusedRecording(ctx, call);
     if (call.keptPlace?.claimed && call.state === 'ended') await ctx.keepPlaces.finish(call.keptPlace.requestId, 'done');
     await destroyBridge(ctx, call);
     ctx.registry.remove(call);

@@ -5,7 +5,7 @@ import type { Redis } from '../infra/redis';
 import { DIAL_FAILURES, type ChannelSnapshot } from '../telephony/switch';
 import type { Call } from './call';
 import type { CallState } from './state';
-import { guard, hangupQuietly, type CallContext } from './context';
+import { dropUnusedRecording, guard, hangupQuietly, type CallContext } from './context';
 
 /** asterisk/channel.h: the soft hangup flag of a shutdown (`core stop|restart now`, or gracefully once idle). */
 const SOFTHANGUP_SHUTDOWN = 4;
@@ -92,6 +92,7 @@ export function createRouter(ctx: CallContext, o: { sub: Redis; reconcile: () =>
     call.playbackId = null;
     if (call.hangupAfterPlayback) {
       ctx.registry.remove(call);
+      dropUnusedRecording(ctx, call);
       return hangupQuietly(ctx, call.channelId);
     }
     if (call.isOver) return;

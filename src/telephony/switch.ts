@@ -92,6 +92,8 @@ export interface CallSwitch extends EventEmitter<SwitchEvents> {
   recordChannel(channelId: string, name: string, opts?: { format?: string; ifExists?: 'fail' | 'overwrite' | 'append' }): Promise<void>;
   /** The file of a stored recording, streamed; null when Asterisk has no such recording. */
   recordingFile(name: string): Promise<RecordingFile | null>;
+  /** Deletes a stored recording (DELETE /recordings/stored/{name}); rejects with notFound when there is none. */
+  deleteRecording(name: string): Promise<void>;
 
   close(): Promise<void>;
 }

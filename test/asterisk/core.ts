@@ -82,7 +82,7 @@ export class ChannelImpl implements SimChannel {
   mohPlaying = false;
   mohClass = '';
   ringing = false;
-  /** MixMonitor(…,b) from the dialplan: the recording name (under the recording directory) written once bridged. */
+  /** MixMonitor(…,b) from the dialplan: the recording name (under the recording directory; audio only while bridged). */
   mixMonitor: string | null = null;
   readonly apps = new Set<string>();
   stasisApp: string | null = null;
@@ -510,7 +510,7 @@ export class Core extends EventEmitter {
   /**
    * A caller dials the Stasis extension: Newchannel → dialplan NoOp → [Ringing()] → Stasis(app,args) → StasisStart.
    * ringing: the dialplan indicates ringback before Stasis, as asterisk-config's [from-callers] does; mixMonitor: it
-   * starts MixMonitor(<recording dir>/<name>.wav,b) first, which writes the file once the channel is bridged.
+   * starts MixMonitor(<recording dir>/<name>.wav,b) first: the file exists from then on, with audio only while bridged.
    */
   dial(opts: { from: string; callerNumber?: string; callerName?: string; exten?: string; app: string; appArgs?: string[]; ringing?: boolean; mixMonitor?: string }): ChannelImpl {
     let ep = this.endpoints.get(opts.from);
@@ -534,6 +534,8 @@ export class Core extends EventEmitter {
       ch.dialplan = { context: ep.context, exten, priority: priority++, app_name: 'MixMonitor', app_data: data };
       this.ami('Newexten', 'dialplan,all', [...this.chanHeaders(ch), ['Extension', exten], ['Application', 'MixMonitor'], ['AppData', data]]);
       ch.mixMonitor = opts.mixMonitor;
+      // app_mixmonitor opens its file as its thread starts: a caller never bridged leaves it empty.
+      this.storedRecordings.set(opts.mixMonitor, { name: opts.mixMonitor, format: 'wav' });
     }
     if (opts.ringing) {
       // chan_pjsip sends 180 Ringing for an inbound channel still in state Ring; the state stays Ring.
@@ -949,7 +951,6 @@ export class Core extends EventEmitter {
     const techBefore = this.technology(b);
     b.channels.push(ch.id);
     ch.bridgeId = b.id;
-    if (ch.mixMonitor) this.storedRecordings.set(ch.mixMonitor, { name: ch.mixMonitor, format: 'wav' });
     if (ch.stasisApp) b.subscribers.set(ch.stasisApp, (b.subscribers.get(ch.stasisApp) ?? 0) + 1);
     const peers = this.realPeers(b, ch);
     const first = peers[0];

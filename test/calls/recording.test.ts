@@ -103,6 +103,20 @@ describe('call recording', () => {
     expect(rec.statusCode).toBe(200);
   });
 
+  it('deletes the empty file the dialplan made for a caller who never reached anyone', async () => {
+    const lab = await startLab();
+    labs.push(lab);
+    const { sim, t } = lab;
+    const name = 'hotline114/2026-12-05/dialplan-abandoned';
+    const caller = sim.dial({ from: 'caller1', callerNumber: '13900000810', app: 'hotline114', appArgs: ['inbound', 'ringing', `recording=${name}`], ringing: true, mixMonitor: name });
+    expect(sim.storedRecordings()).toContain(name);
+    await lab.waitFor(async () => (await t.app.db.query(`select 1 from calls where channel_id = $1 and state = 'queued'`, [caller.id])).rowCount, 'caller queued');
+    caller.hangup();
+    const row = await lab.waitFor(async () => (await t.app.db.query('select * from calls where channel_id = $1 and ended_at is not null', [caller.id])).rows[0], 'abandoned record');
+    expect(row).toMatchObject({ outcome: 'abandoned', recording_name: null });
+    await lab.waitFor(() => !sim.storedRecordings().includes(name), 'empty recording deleted');
+  });
+
   it('stops recording before the survey, so the rating is not recorded', async () => {
     const lab = await startLab({ env: { CALL_SURVEY: 'true', CALL_SURVEY_TIMEOUT_SEC: '10' } });
     labs.push(lab);

@@ -225,6 +225,10 @@ export class AriSwitch extends EventEmitter<SwitchEvents> implements CallSwitch 
     await this.call('recordChannel', 'POST', `/channels/${enc(channelId)}/record`, { name, format: opts.format ?? 'wav', ifExists: opts.ifExists ?? 'fail' });
   }
 
+  async deleteRecording(name: string): Promise<void> {
+    await this.call('deleteRecording', 'DELETE', `/recordings/stored/${enc(name)}`);
+  }
+
   /**
    * GET /recordings/stored/{name}/file as a stream (binary: not through AriRest, which parses JSON). The name may
    * contain slashes (sub-directories of the recording dir); it travels as one encoded path segment.
