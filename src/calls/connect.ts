@@ -69,6 +69,9 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
     // State changes before the next await: a hangup arriving meanwhile must see a connected call.
     const connectedAt = Date.now();
     call.connectedAt = connectedAt;
+    // Recorded by the dialplan (its name), or by us through a snoop (ours), or not at all.
+    const recordHere = settings.recordCalls && !call.dialplanRecording;
+    const recordingAs = call.dialplanRecording ?? (recordHere ? recordingName(call) : null);
     const written = call.transition(
       'connected',
       {
@@ -77,7 +80,7 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
         wait_ms: connectedAt - call.startedAt,
         bridge_id: bridgeId,
         ...(call.answeredAt !== null ? { answered_at: new Date(call.answeredAt) } : {}),
-        ...(call.dialplanRecording ? { recording_name: call.dialplanRecording } : settings.recordCalls ? { recording_name: recordingName(call) } : {}),
+        ...(recordingAs ? { recording_name: recordingAs } : {}),
       },
       { agentId: offer.agentId },
       undefined,
@@ -85,7 +88,7 @@ export function connectStep(ctx: CallContext): Pick<Flow, 'agentLegAnswered' | '
     );
     // The conversation has begun: the recording starts alongside the writes and the console message, not after
     // them (a failure's patch of the name is queued behind the transition above).
-    const recording = settings.recordCalls && !call.dialplanRecording ? startRecording(call) : null;
+    const recording = recordHere ? startRecording(call) : null;
     await Promise.all([acd.connect(offer.agentId, call.id, connectedAt), written]);
     ctx.log.info({ callId: call.id, agentId: offer.agentId, waitMs: connectedAt - call.startedAt }, 'call connected');
     await call.popSent;
