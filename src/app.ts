@@ -309,7 +309,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<App> {
       agents.presenceProbe = (endpoint) => (ami.isUp ? presence.probe(endpoint) : Promise.resolve());
       supervision.attachAmi({ ami, presence });
       ami.start();
-      closers.push({ name: 'ami', close: async () => { presence.stop(); await ami.close(); } });
+      closers.push({ name: 'ami', close: async () => { await presence.stop(); await ami.close(); } });
     }
     // --- end call control ---
 

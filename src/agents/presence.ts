@@ -2,6 +2,7 @@
 // INUSE, RINGING, UNAVAILABLE…) is copied into the ACD, which never offers a call to a phone that is
 // unregistered or in use. A full DeviceStateList after every AMI (re)connect catches changes missed while down.
 import type { Logger } from '../infra/logger';
+import { settledWithin } from '../infra/wait';
 import type { AmiClient, AmiMessage } from '../telephony/ami';
 import type { Acd } from './acd';
 import type { AgentRepo, AgentRow } from './repo';
@@ -32,9 +33,11 @@ export class Presence {
     this.ami.on('up', this.onUp);
   }
 
-  stop(): void {
+  /** No more events taken; the device states already taken are applied (at most `drainMs`) before Redis closes. */
+  async stop(drainMs = 5000): Promise<void> {
     this.ami.off('event', this.onEvent);
     this.ami.off('up', this.onUp);
+    if (!(await settledWithin(this.chain, drainMs))) this.logger.warn('presence updates still running at shutdown');
   }
 
   private enqueue(fn: () => Promise<unknown>): Promise<void> {

@@ -3,6 +3,7 @@
 // instead of importing it. stasis.ts routes Asterisk's events to the steps; service.ts builds the context.
 import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
+import { settledWithin } from '../infra/wait';
 import type { Acd, Reservation } from '../agents/acd';
 import type { AgentRelease } from '../agents/release';
 import type { ScreenPopHub } from '../agents/hub';
@@ -98,13 +99,29 @@ export interface CallContext extends CallPorts {
   readonly flow: Flow;
   /** Set once the service stops: nothing new is dispatched. */
   stopped: boolean;
+  /** Event handlers and timers still running (guard): a stop waits for them before Redis and PostgreSQL close. */
+  readonly inflight: Set<Promise<void>>;
 }
 
 /** Event handlers and timers run detached: log failures, never throw into the emitter. */
 export function guard(ctx: CallContext, what: string, fn: () => Promise<void> | void): void {
-  Promise.resolve()
+  const p: Promise<void> = Promise.resolve()
     .then(fn)
-    .catch((err) => ctx.log.error({ err, what }, 'call event handling failed'));
+    .catch((err) => ctx.log.error({ err, what }, 'call event handling failed'))
+    .finally(() => ctx.inflight.delete(p));
+  ctx.inflight.add(p);
+}
+
+/**
+ * Waits until no handler runs (a handler may start another), or until `ms` passed: a handler stuck on a dead
+ * connection must not hold the shutdown. Returns how many were still running.
+ */
+export async function drainInflight(ctx: CallContext, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  while (ctx.inflight.size > 0 && Date.now() < deadline) {
+    await settledWithin(Promise.allSettled([...ctx.inflight]), deadline - Date.now());
+  }
+  return ctx.inflight.size;
 }
 
 /** "Already gone" is the expected race at hangup time; anything else is worth a log line. */

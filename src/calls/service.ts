@@ -6,7 +6,7 @@ import { CallRegistry } from './registry';
 import { WaitingQueue } from './queue';
 import type { TransferMode, TransferTarget } from './transfer-repo';
 import type { OutboundDialler } from './dialler';
-import type { CallContext, CallPorts, Flow } from './context';
+import { drainInflight, type CallContext, type CallPorts, type Flow } from './context';
 import { createRouter } from './stasis';
 import { inboundStep } from './inbound';
 import { ivrStep } from './ivr';
@@ -21,6 +21,9 @@ import { keepPlaceStep } from './keep-place';
 import { reconcileStep, type ReconcileStats } from './reconcile';
 
 export type { CallSettings } from './context';
+
+/** How long a stop waits for running call handlers (main.ts gives the whole shutdown 15 s). */
+const STOP_DRAIN_MS = 5000;
 
 /** The ports the steps share (context.ts), plus what only the façade needs. */
 export interface CallServiceDeps extends CallPorts {
@@ -43,7 +46,7 @@ export class CallService {
     const { sub, logger, ...ports } = deps;
     const flow = {} as Flow;
     this.dialler = deps.dialler;
-    this.ctx = { ...ports, log: logger.child({ mod: 'calls' }), registry: this.registry, queue: this.queue, flow, stopped: false };
+    this.ctx = { ...ports, log: logger.child({ mod: 'calls' }), registry: this.registry, queue: this.queue, flow, stopped: false, inflight: new Set() };
     this.dispatcher = dispatchStep(this.ctx);
     this.transfers = transferStep(this.ctx);
     Object.assign(
@@ -71,6 +74,10 @@ export class CallService {
     this.ctx.stopped = true;
     this.router.stop();
     this.dispatcher.stop();
+    // An event already taken (a caller's hang-up, say) finishes its record and frees its agent before the
+    // connections close; otherwise the agent stays busy in Redis until another process reconciles the call.
+    const left = await drainInflight(this.ctx, STOP_DRAIN_MS);
+    if (left > 0) this.ctx.log.warn({ handlers: left }, 'call handlers still running at shutdown');
     for (const c of this.registry.all()) {
       c.clearTimers();
       c.flushInsert();

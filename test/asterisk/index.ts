@@ -180,6 +180,11 @@ export class AsteriskSimulator extends EventEmitter {
     return this.core.dial({ ...opts, app: opts.app ?? this.events.activeApps()[0] ?? 'hotline114' });
   }
 
+  /** Whether an application's events WebSocket is connected. */
+  appConnected(app: string): boolean {
+    return this.events.activeApps().includes(app);
+  }
+
   channel(id: string): SimChannel | undefined {
     return this.core.channelMap.get(id);
   }

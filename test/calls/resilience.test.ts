@@ -1,7 +1,10 @@
 // Failure modes of the call path: two processes sharing Redis, the ARI WebSocket lost mid-call, a restart.
+import { Client } from 'pg';
+import Redis from 'ioredis';
 import { AsteriskSimulator } from '../asterisk';
 import { startLab, type CallLab } from '../helpers/telephony';
-import { uniqueName } from '../helpers/db';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/db';
+import { Acd } from '../../src/agents/acd';
 
 // Each test builds its own schema, service and simulator: on a loaded 2-core machine that alone can take ~20 s, so the
 // deadline is for a stall, not for speed (waits inside poll with their own deadlines).
@@ -224,6 +227,48 @@ describe('call path under failure', () => {
       for (const l of labs.reverse()) await l.close();
       labs.length = 0;
       await sim.stop();
+    }
+  }, 120_000);
+
+  it('lets a hang-up it has taken finish before it shuts down: the call is ended and the agent freed', async () => {
+    // The screen pop's lookup is held up in PostgreSQL (the cases table locked), so the caller's hang-up waits for it
+    // before it frees the agent, while the process is told to stop. Without the drain, Redis closes under that
+    // handler and the agent stays busy until another process reconciles the call.
+    const lab = await startLab({ env: { DB_LOCK_TIMEOUT_MS: '60000' } });
+    labs.push(lab);
+    const { sim, t, waitFor } = lab;
+    const agent = await lab.addAgent({ answerAfterMs: 20 });
+    const locker = new Client({ connectionString: TEST_DATABASE_URL });
+    await locker.connect();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await locker.query('begin');
+      await locker.query(`lock table "${t.schema}".cases in access exclusive mode`);
+      const caller = sim.dial({ from: 'caller1', callerNumber: '13900000501', app: 'hotline114', appArgs: ['inbound'] });
+      await caller.waitFor('bridged');
+      const callId = await waitFor(() => t.app.calls!.registry.forChannel(caller.id)?.id, 'the call');
+      await waitFor(async () => {
+        const r = await locker.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()`);
+        return r.rowCount! > 0;
+      }, 'the screen-pop lookup waiting on the lock');
+      caller.hangup();
+      await waitFor(async () => {
+        const r = await locker.query(`select state from "${t.schema}".calls where id = $1`, [callId]);
+        return r.rows[0]?.state === 'ended';
+      }, 'the call ended in PostgreSQL');
+      const closing = t.app.close();
+      await waitFor(() => !sim.appConnected('hotline114'), 'ARI closed by the shutdown');
+      await locker.query('commit');
+      await closing;
+
+      const row = await locker.query(`select state, hangup_by from "${t.schema}".calls where id = $1`, [callId]);
+      expect(row.rows[0]).toEqual({ state: 'ended', hangup_by: 'caller' });
+      const live = await new Acd(redis, t.app.config.redisPrefix, 'check').get(agent.agentId);
+      expect(live.state).toBe('ready');
+    } finally {
+      await locker.query('rollback').catch(() => undefined);
+      await locker.end();
+      redis.disconnect();
     }
   }, 120_000);
 });
