@@ -1,7 +1,9 @@
-// bench/calls, process 3 of 3: the load driver and the agents' consoles. It keeps CONCURRENCY residents calling
-// through the simulator (dial → bridged with an agent → hang up → dial again) until CALLS calls were placed, holds
-// one console WebSocket per agent, and counts every screen pop: it waits for all of them (or POP_WAIT_MS after the
-// last call) before it reports to run.ts over IPC.
+// bench/calls, process 3 of 3: the load driver and the agents' consoles. Closed loop (default): it keeps CONCURRENCY
+// residents calling through the simulator (dial → bridged with an agent → hang up → dial again) until CALLS calls
+// were placed. Paced (RATE > 0): a new resident dials every 1/RATE s whatever the service does, and each stays on
+// HOLD_MS after being bridged, so the open calls are RATE × (set-up + HOLD_MS), as on a real hotline. It holds one
+// console WebSocket per agent and counts every screen pop: it waits for all of them (or POP_WAIT_MS after the last
+// call) before it reports to run.ts over IPC.
 import net from 'node:net';
 import type WebSocket from 'ws';
 import { openConsole } from '../console';
@@ -15,6 +17,10 @@ interface Start {
   calls: number;
   concurrency: number;
   popWaitMs: number;
+  /** Calls offered per second (paced); 0 = closed loop of `concurrency` residents. */
+  rate: number;
+  /** How long a paced resident stays on after being bridged. */
+  holdMs: number;
 }
 
 export interface DriverReport {
@@ -25,6 +31,9 @@ export interface DriverReport {
   duplicatePops: number;
   popsAfterConnected: number;
   connected: number;
+  setups: number[]; // dial sent → bridged reported by the simulator (ms)
+  peakOpen: number; // calls dialled and not yet destroyed, at most
+  bridgedSeconds: number; // first dial → last call bridged
 }
 
 async function run(o: Start): Promise<DriverReport> {
@@ -71,21 +80,45 @@ async function run(o: Start): Promise<DriverReport> {
   const send = (msg: object) => control.write(`${JSON.stringify(msg)}\n`);
 
   let started = 0;
+  let open = 0;
+  let peakOpen = 0;
+  const setups: number[] = [];
   const t0 = nowMs();
-  const slot = async (): Promise<void> => {
-    while (started < o.calls) {
-      const n = started++;
-      numbers[n] = `138${String(n).padStart(8, '0')}`;
-      const bridged = expect('bridged', n);
-      send({ op: 'dial', n, number: numbers[n] });
-      await bridged;
-      const destroyed = expect('destroyed', n);
-      send({ op: 'hangup', n });
-      await destroyed;
-    }
+  let lastBridgedAt = t0;
+  const call = async (n: number, holdMs: number): Promise<void> => {
+    numbers[n] = `138${String(n).padStart(8, '0')}`;
+    const bridged = expect('bridged', n);
+    const dialAt = nowMs();
+    open++;
+    peakOpen = Math.max(peakOpen, open);
+    send({ op: 'dial', n, number: numbers[n] });
+    await bridged;
+    lastBridgedAt = nowMs();
+    setups.push(lastBridgedAt - dialAt);
+    if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
+    const destroyed = expect('destroyed', n);
+    send({ op: 'hangup', n });
+    await destroyed;
+    open--;
   };
-  await Promise.all(Array.from({ length: o.concurrency }, () => slot()));
+  if (o.rate > 0) {
+    // Open loop: each dial at its own time from t0, late ones sent at once (the driver never waits for the service).
+    const running: Promise<void>[] = [];
+    while (started < o.calls) {
+      const due = t0 + (started * 1000) / o.rate;
+      const wait = due - nowMs();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      running.push(call(started++, o.holdMs));
+    }
+    await Promise.all(running);
+  } else {
+    const slot = async (): Promise<void> => {
+      while (started < o.calls) await call(started++, 0);
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, () => slot()));
+  }
   const seconds = (nowMs() - t0) / 1000;
+  const bridgedSeconds = (lastBridgedAt - t0) / 1000;
 
   // Every call was bridged, so every call was offered: wait for each pop (a late one still counts, with its delay).
   const deadline = Date.now() + o.popWaitMs;
@@ -102,7 +135,7 @@ async function run(o: Start): Promise<DriverReport> {
   }
   for (const ws of sockets) ws.close();
   control.destroy();
-  return { calls: o.calls, seconds, pops, missingPops: o.calls - popAt.size, duplicatePops, popsAfterConnected, connected: connectedAt.size };
+  return { calls: o.calls, seconds, pops, missingPops: o.calls - popAt.size, duplicatePops, popsAfterConnected, connected: connectedAt.size, setups, peakOpen, bridgedSeconds };
 }
 
 process.on('message', (m: { start?: Start }) => {

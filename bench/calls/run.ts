@@ -24,6 +24,8 @@ const CALLS = Number(process.env.CALLS ?? 2000);
 const AGENTS = Number(process.env.AGENTS ?? CONCURRENCY);
 const ANSWER_MS = Number(process.env.ANSWER_MS ?? 50);
 const POP_WAIT_MS = Number(process.env.POP_WAIT_MS ?? 30_000);
+const RATE = Number(process.env.RATE ?? 0); // calls offered per second; 0 = closed loop of CONCURRENCY residents
+const HOLD_MS = Number(process.env.HOLD_MS ?? 0); // paced: how long each resident stays on after being bridged
 const FIRST_EXTENSION = 5000;
 const ROOT = path.resolve(__dirname, '..', '..');
 const TS = ['-r', '@swc-node/register'];
@@ -59,7 +61,11 @@ function message<T>(child: ChildProcess, key: string): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/calls: ${CALLS} calls, ${CONCURRENCY} concurrent, ${AGENTS} agents answering after ${ANSWER_MS} ms`);
+  console.log(
+    RATE > 0
+      ? `bench/calls: ${CALLS} calls offered at ${RATE}/s, each held ${HOLD_MS} ms once bridged, ${AGENTS} agents answering after ${ANSWER_MS} ms`
+      : `bench/calls: ${CALLS} calls, ${CONCURRENCY} concurrent, ${AGENTS} agents answering after ${ANSWER_MS} ms`,
+  );
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 
   const t = await createTestSchema();
@@ -127,14 +133,21 @@ async function main(): Promise<void> {
     const rssTimer = setInterval(() => {
       if (service?.exitCode === null) peakRss = Math.max(peakRss, rssMb(pids.service));
     }, 200);
-    driver.send({ start: { controlPort: sim.controlPort, base, tokens, calls: CALLS, concurrency: CONCURRENCY, popWaitMs: POP_WAIT_MS } });
+    driver.send({ start: { controlPort: sim.controlPort, base, tokens, calls: CALLS, concurrency: CONCURRENCY, popWaitMs: POP_WAIT_MS, rate: RATE, holdMs: HOLD_MS } });
     const report = await message<DriverReport>(driver, 'report').finally(() => clearInterval(rssTimer));
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid) - before[k]!]));
 
     const pops = [...report.pops].sort((a, b) => a - b);
     const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
     console.log(`calls completed         ${report.calls} in ${report.seconds.toFixed(2)} s`);
-    console.log(`call set-ups per second ${(report.calls / report.seconds).toFixed(1)}  (dial → bridged with an agent → hang up, ${CONCURRENCY} in flight; includes the ${ANSWER_MS} ms agent answer)`);
+    if (RATE > 0) {
+      console.log(`call set-ups per second ${(report.calls / report.bridgedSeconds).toFixed(1)}  (offered ${RATE}/s; first dial → last call bridged ${report.bridgedSeconds.toFixed(2)} s)`);
+      console.log(`open calls              peak ${report.peakOpen}`);
+    } else {
+      console.log(`call set-ups per second ${(report.calls / report.seconds).toFixed(1)}  (dial → bridged with an agent → hang up, ${CONCURRENCY} in flight; includes the ${ANSWER_MS} ms agent answer)`);
+    }
+    const setups = [...report.setups].sort((a, b) => a - b);
+    console.log(`dial → bridged ms       p50 ${f(pct(setups, 50))}  p95 ${f(pct(setups, 95))}  p99 ${f(pct(setups, 99))}  (includes the ${ANSWER_MS} ms agent answer)`);
     console.log(`screen pops             ${pops.length} of ${report.calls}: missing ${report.missingPops}, duplicate ${report.duplicatePops}, after call.connected ${report.popsAfterConnected}`);
     console.log(`screen-pop latency ms   p50 ${f(pct(pops, 50))}  p95 ${f(pct(pops, 95))}  p99 ${f(pct(pops, 99))}  max ${f(pops[pops.length - 1] ?? NaN)}`);
     console.log(`service CPU ms per call ${(cpu.service! / report.calls).toFixed(2)}  (simulator ${(cpu.simulator! / report.calls).toFixed(2)}, driver + consoles ${(cpu.driver! / report.calls).toFixed(2)})`);

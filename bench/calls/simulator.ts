@@ -72,6 +72,14 @@ async function main(): Promise<void> {
     if (m.stop) {
       server.close();
       driver?.destroy();
+      if (process.env.SIM_REST_MIX) {
+        const mix = new Map<string, number>();
+        for (const e of sim.restLog) {
+          const k = `${e.method} ${e.path.split('?')[0]!.replace(/\/[^/]*[0-9][^/]*/g, '/:id')}`;
+          mix.set(k, (mix.get(k) ?? 0) + 1);
+        }
+        for (const [k, v] of [...mix].sort((a, b) => b[1] - a[1])) console.log(`rest ${String(v).padStart(6)} ${k}`);
+      }
       void sim.stop().then(() => process.exit(0));
     }
   });
