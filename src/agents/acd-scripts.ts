@@ -4,72 +4,83 @@
 // Device states (AMI DeviceStateChange) in which a phone cannot take a new call.
 export const BLOCKING_DEVICE_STATES = ['UNAVAILABLE', 'INUSE', 'BUSY', 'RINGING', 'RINGINUSE', 'ONHOLD', 'INVALID'];
 
+// Reading the idle zset in order of idle time, a chunk at a time (ARGV[1] prefix, `now`, `blocking` set first):
+// a reservation reads only as far as its first eligible agents, not every idle agent (with 200 agents signed in,
+// reading all of them was most of Redis's work per call). Nothing is removed from the zset while it is read (the
+// offsets would shift): stale entries and taken agents are removed by `idle_finish` at the end.
+const LUA_IDLE_SCAN = `
+local scan = { offset = 0, more = true, agents = {}, stale = {}, taken = {} }
+local function idle_fetch(chunk)
+  local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCORES', 'LIMIT', scan.offset, chunk)
+  scan.offset = scan.offset + chunk
+  if #ids < 2 * chunk then scan.more = false end
+  for i = 1, #ids, 2 do
+    local id, score = ids[i], ids[i + 1]
+    local f = redis.call('HMGET', prefix .. 'agent:' .. id, 'state', 'device', 'skills', 'ext', 'endpoint', 'unreachableUntil')
+    local st = f[1]
+    if not st then
+      -- hash gone (logged out elsewhere): drop the stale idle entry
+      scan.stale[#scan.stale + 1] = id
+    elseif (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and (tonumber(f[6] or '') or 0) <= now then
+      scan.agents[#scan.agents + 1] = { id = id, score = score, skills = ',' .. (f[3] or '') .. ',', ext = f[4] or '', endpoint = f[5] or '' }
+    end
+  end
+end
+-- The longest-idle eligible agent not yet taken with the skill ('' = any), reading further chunks as needed.
+local function idle_take(skill, callId, chunk)
+  local j = 1
+  while true do
+    if j > #scan.agents then
+      if not scan.more then return nil end
+      idle_fetch(chunk)
+    else
+      local a = scan.agents[j]
+      if not a.taken and (skill == '' or string.find(a.skills, ',' .. skill .. ',', 1, true) ~= nil) then
+        a.taken = true
+        scan.taken[#scan.taken + 1] = a.id
+        redis.call('HSET', prefix .. 'agent:' .. a.id, 'state', 'reserved', 'call', callId, 'since', now, 'node', node,
+          'idleScore', a.score, 'reason', '', 'wrapUntil', '')
+        return a
+      end
+      j = j + 1
+    end
+  end
+end
+local function idle_finish()
+  for _, list in ipairs({ scan.stale, scan.taken }) do
+    if #list > 0 then redis.call('ZREM', prefix .. 'idle', unpack(list)) end
+  end
+end
+`;
+
 export const LUA_RESERVE = `
 local prefix, now, callId, skill, node = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local blocking = {}
 for s in string.gmatch(ARGV[6], '[^,]+') do blocking[s] = true end
-local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCORES')
-for i = 1, #ids, 2 do
-  local id, score = ids[i], ids[i + 1]
-  local k = prefix .. 'agent:' .. id
-  local f = redis.call('HMGET', k, 'state', 'device', 'skills', 'ext', 'endpoint', 'unreachableUntil')
-  local st = f[1]
-  local skillOk = (skill == '') or (string.find(',' .. (f[3] or '') .. ',', ',' .. skill .. ',', 1, true) ~= nil)
-  local reachable = (tonumber(f[6] or '') or 0) <= now
-  if (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and skillOk and reachable then
-    redis.call('ZREM', prefix .. 'idle', id)
-    redis.call('HSET', k, 'state', 'reserved', 'call', callId, 'since', now, 'node', node, 'idleScore', score,
-      'reason', '', 'wrapUntil', '')
-    return {id, f[4], f[5]}
-  elseif not st then
-    -- hash gone (logged out elsewhere): drop the stale idle entry
-    redis.call('ZREM', prefix .. 'idle', id)
-  end
-end
-return false
+${LUA_IDLE_SCAN}
+local a = idle_take(skill, callId, 8)
+idle_finish()
+if not a then return false end
+return {a.id, a.ext, a.endpoint}
 `;
 
 // Several waiting callers at once, oldest first (ARGV: callId, skill pairs): each gets the longest-idle eligible agent
-// not yet taken in this run, so a burst of callers with free agents is matched in one round trip. The idle set is read
-// once; a skill nobody can serve now is not searched again for later callers.
+// not yet taken in this run, so a burst of callers with free agents is matched in one round trip. A skill nobody can
+// serve now is not searched again for later callers.
 export const LUA_RESERVE_MANY = `
 local prefix, now, node, n = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
 local blocking = {}
 for s in string.gmatch(ARGV[4], '[^,]+') do blocking[s] = true end
-local ids = redis.call('ZRANGEBYSCORE', prefix .. 'idle', '-inf', now, 'WITHSCORES')
-local agents = {}
-for i = 1, #ids, 2 do
-  local id, score = ids[i], ids[i + 1]
-  local f = redis.call('HMGET', prefix .. 'agent:' .. id, 'state', 'device', 'skills', 'ext', 'endpoint', 'unreachableUntil')
-  local st = f[1]
-  if not st then
-    -- hash gone (logged out elsewhere): drop the stale idle entry
-    redis.call('ZREM', prefix .. 'idle', id)
-  elseif (st == 'ready' or st == 'wrap_up') and not blocking[f[2] or ''] and (tonumber(f[6] or '') or 0) <= now then
-    agents[#agents + 1] = { id = id, score = score, skills = ',' .. (f[3] or '') .. ',', ext = f[4] or '', endpoint = f[5] or '' }
-  end
-end
+${LUA_IDLE_SCAN}
 local out, exhausted = {}, {}
 for c = 1, n do
   local callId, skill = ARGV[4 + 2 * c], ARGV[5 + 2 * c]
-  if #out == #agents then break end
   if not exhausted[skill] then
-    local found = false
-    for j = 1, #agents do
-      local a = agents[j]
-      if not a.taken and (skill == '' or string.find(a.skills, ',' .. skill .. ',', 1, true) ~= nil) then
-        a.taken = true
-        found = true
-        redis.call('ZREM', prefix .. 'idle', a.id)
-        redis.call('HSET', prefix .. 'agent:' .. a.id, 'state', 'reserved', 'call', callId, 'since', now, 'node', node,
-          'idleScore', a.score, 'reason', '', 'wrapUntil', '')
-        out[#out + 1] = { callId, a.id, a.ext, a.endpoint }
-        break
-      end
-    end
-    if not found then exhausted[skill] = true end
+    local a = idle_take(skill, callId, n + 8)
+    if a then out[#out + 1] = { callId, a.id, a.ext, a.endpoint } else exhausted[skill] = true end
   end
 end
+idle_finish()
 return out
 `;
 

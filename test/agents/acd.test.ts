@@ -118,6 +118,47 @@ describe('Acd (Redis reservation)', () => {
     expect((await a.reserve('c3', null, 3000))?.agentId).toBe(1);
   });
 
+  it('finds the longest-idle eligible agent past many ineligible ones, and drops stale idle entries', async () => {
+    // 30 agents idle longer than the eligible ones: 10 on the phone, 10 without the skill, 10 logged out elsewhere
+    // (hash gone, idle entry left). The scan reads the idle set a chunk at a time and must go past all of them.
+    for (let i = 1; i <= 30; i++) await login(a, i, i * 10, i <= 20 ? ['complaint'] : ['consult']);
+    for (let i = 1; i <= 10; i++) await a.setDevice(i, 'INUSE');
+    for (let i = 21; i <= 30; i++) await r1.del(`${prefix}:acd:agent:${i}`);
+    await login(a, 40, 1000, ['consult', 'complaint']);
+    await login(a, 41, 1100, ['complaint']);
+    expect((await a.reserve('c1', 'consult', 5000))?.agentId).toBe(40);
+    expect(await r1.zscore(`${prefix}:acd:idle`, '25')).toBeNull(); // stale entries gone
+    expect(await r1.zscore(`${prefix}:acd:idle`, '40')).toBeNull(); // the reserved agent left the idle set
+    expect(await a.reserve('c2', 'consult', 5000)).toBeNull();
+    expect((await a.reserve('c3', 'complaint', 5000))?.agentId).toBe(11);
+  });
+
+  it('reserves for several callers in arrival order, each with the longest-idle agent left that has their skill', async () => {
+    for (let i = 1; i <= 12; i++) await login(a, i, i * 10, ['complaint']);
+    for (let i = 1; i <= 12; i++) await a.setDevice(i, 'RINGING');
+    await login(a, 20, 500, ['consult']);
+    await login(a, 21, 600, ['complaint', 'consult']);
+    await login(a, 22, 700, []);
+    await login(a, 23, 800, ['complaint']);
+    const got = await a.reserveMany(
+      [
+        { callId: 'c1', skill: 'complaint' },
+        { callId: 'c2', skill: null },
+        { callId: 'c3', skill: 'consult' },
+        { callId: 'c4', skill: 'consult' },
+        { callId: 'c5', skill: 'complaint' },
+      ],
+      5000,
+    );
+    expect(got.map((r) => [r.callId, r.agentId])).toEqual([
+      ['c1', 21],
+      ['c2', 20],
+      ['c5', 23],
+    ]);
+    expect((await a.get(21)).state).toBe('reserved');
+    expect(await r1.zrangebyscore(`${prefix}:acd:idle`, '-inf', 5000)).toEqual([...Array.from({ length: 12 }, (_, i) => String(i + 1)), '22']);
+  });
+
   it('refuses logout or ready while on a call, and state changes of offline agents', async () => {
     await login(a, 1, 1000);
     await a.reserve('c1', null, 2000);
