@@ -119,9 +119,6 @@ if before == '' or blocking[before] then return 1 end
 return 0
 `;
 
-// LUA_MISSED, LUA_CANCEL and LUA_END take the availability channel and this node's id as their last two arguments:
-// an agent they make ready is announced from the script itself, not by a second round trip after it.
-
 // Offer not answered (no answer, busy, failed): the agent goes to the back of the idle order; after maxMissed in a
 // row they are paused with reason "missed" (as app_queue's autopause).
 export const LUA_MISSED = `
@@ -140,7 +137,6 @@ if f[4] and f[4] ~= '' then
 end
 redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now, 'missed', missed)
 redis.call('ZADD', prefix .. 'idle', now, id)
-redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV])
 return 'ready'
 `;
 
@@ -156,7 +152,6 @@ if f[4] and f[4] ~= '' then
 end
 redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now)
 redis.call('ZADD', prefix .. 'idle', tonumber(f[3] or now) or now, id)
-redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV])
 return 'ready'
 `;
 
@@ -181,7 +176,6 @@ end
 if wrapMs <= 0 then
   redis.call('HSET', k, 'state', 'ready', 'call', '', 'since', now, 'wrapUntil', '')
   redis.call('ZADD', prefix .. 'idle', now, id)
-  redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV])
   return 'ready'
 end
 redis.call('HSET', k, 'state', 'wrap_up', 'call', '', 'since', now, 'wrapUntil', now + wrapMs)

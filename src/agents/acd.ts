@@ -155,12 +155,14 @@ export class Acd {
   }
 
   async missed(agentId: number, callId: string, maxMissed: number, now = Date.now()): Promise<AgentState | null> {
-    const r = (await this.run(LUA_MISSED, this.p, agentId, callId, now, maxMissed, ...this.announce())) as string | null;
+    const r = (await this.run(LUA_MISSED, this.p, agentId, callId, now, maxMissed)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
     return (r as AgentState) ?? null;
   }
 
   async cancel(agentId: number, callId: string, now = Date.now()): Promise<AgentState | null> {
-    const r = (await this.run(LUA_CANCEL, this.p, agentId, callId, now, ...this.announce())) as string | null;
+    const r = (await this.run(LUA_CANCEL, this.p, agentId, callId, now)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
     return (r as AgentState) ?? null;
   }
 
@@ -170,7 +172,8 @@ export class Acd {
 
   /** Call over: wrap-up for wrapMs, then eligible again without any timer. */
   async end(agentId: number, callId: string, wrapMs: number, now = Date.now()): Promise<AgentState | null> {
-    const r = (await this.run(LUA_END, this.p, agentId, callId, now, wrapMs, ...this.announce())) as string | null;
+    const r = (await this.run(LUA_END, this.p, agentId, callId, now, wrapMs)) as string | null;
+    if (r === 'ready') await this.announceAvailable();
     return (r as AgentState) ?? null;
   }
 
@@ -221,11 +224,6 @@ export class Acd {
       });
     } while (cursor !== '0');
     return out;
-  }
-
-  /** The last two arguments of a script that announces an agent it made ready (acd-scripts.ts). */
-  private announce(): [string, string] {
-    return [this.availabilityChannel, this.nodeId];
   }
 
   async announceAvailable(): Promise<void> {

@@ -159,37 +159,6 @@ describe('Acd (Redis reservation)', () => {
     expect(await r1.zrangebyscore(`${prefix}:acd:idle`, '-inf', 5000)).toEqual([...Array.from({ length: 12 }, (_, i) => String(i + 1)), '22']);
   });
 
-  it('announces an agent made ready by a missed offer, a cancel or a call end, and not one going into wrap-up', async () => {
-    const sub = createRedis(TEST_REDIS_URL);
-    await redisReady(sub);
-    try {
-      const heard: string[] = [];
-      sub.on('message', (channel: string, node: string) => heard.push(`${channel === a.availabilityChannel ? 'avail' : channel}:${node}`));
-      await sub.subscribe(a.availabilityChannel);
-      const until = async (n: number) => {
-        const deadline = Date.now() + 5000;
-        while (heard.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      };
-      for (const id of [1, 2, 3, 4]) await login(a, id, 1000 + id);
-      await until(4); // the four sign-ins announced (by the same connection, before anything below)
-      const base = heard.length;
-      await a.reserve('c1', null, 5000); // agent 1
-      await a.reserve('c2', null, 5000); // agent 2
-      await a.reserve('c3', null, 5000); // agent 3
-      await a.reserve('c4', null, 5000); // agent 4
-      await a.connect(3, 'c3', 5001);
-      await a.connect(4, 'c4', 5001);
-      await b.end(4, 'c4', 30_000, 5002); // wrap-up: eligible later by time, nobody told now
-      expect(await a.missed(1, 'c1', 3, 5003)).toBe('ready');
-      expect(await b.cancel(2, 'c2', 5004)).toBe('ready');
-      expect(await a.end(3, 'c3', 0, 5005)).toBe('ready');
-      await until(base + 3);
-      expect(heard.slice(base)).toEqual(['avail:node-a', 'avail:node-b', 'avail:node-a']);
-    } finally {
-      sub.disconnect();
-    }
-  });
-
   it('refuses logout or ready while on a call, and state changes of offline agents', async () => {
     await login(a, 1, 1000);
     await a.reserve('c1', null, 2000);
