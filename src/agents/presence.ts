@@ -14,7 +14,9 @@ export class Presence {
   // Device states must land in the order Asterisk sent them (RINGING → INUSE → NOT_INUSE): applied one at a time.
   private chain: Promise<void> = Promise.resolve();
   private readonly onEvent = (name: string, e: AmiMessage) => {
-    if (name === 'DeviceStateChange') this.enqueue(() => this.apply(e.device, e.state));
+    if (name !== 'DeviceStateChange') return;
+    const at = performance.now();
+    this.enqueue(() => this.apply(e.device, e.state, at));
   };
   private readonly onUp = () => {
     this.resync().catch((err) => this.logger.warn({ err: (err as Error).message }, 'presence resync failed'));
@@ -66,11 +68,12 @@ export class Presence {
     return this.byDevice.get(key);
   }
 
-  async apply(device: string | undefined, state: string | undefined): Promise<void> {
+  /** `receivedAt` (performance.now() when AMI's event arrived) only for the debug line: how far presence lags. */
+  async apply(device: string | undefined, state: string | undefined, receivedAt?: number): Promise<void> {
     if (!device || !state) return;
     const agentId = await this.agentFor(device);
     if (agentId === undefined) return;
-    this.logger.debug({ agentId, device, state }, 'phone state');
+    this.logger.debug({ agentId, device, state, ...(receivedAt === undefined ? {} : { lagMs: performance.now() - receivedAt }) }, 'phone state');
     await this.acd.setDevice(agentId, state.toUpperCase());
   }
 
