@@ -5,8 +5,8 @@
 export const BLOCKING_DEVICE_STATES = ['UNAVAILABLE', 'INUSE', 'BUSY', 'RINGING', 'RINGINUSE', 'ONHOLD', 'INVALID'];
 
 // Reading the idle zset in order of idle time, a chunk at a time (ARGV[1] prefix, `now`, `blocking` set first):
-// a reservation reads only as far as its first eligible agents, not every idle agent (with 200 agents signed in,
-// reading all of them was most of Redis's work per call). Nothing is removed from the zset while it is read (the
+// a reservation reads only as far as its first eligible agents, not the hash of every idle agent (up to one per
+// signed-in agent on every dispatch). Nothing is removed from the zset while it is read (the
 // offsets would shift): stale entries and taken agents are removed by `idle_finish` at the end.
 const LUA_IDLE_SCAN = `
 local scan = { offset = 0, more = true, agents = {}, stale = {}, taken = {} }
