@@ -5,6 +5,7 @@ import type { Config } from './config';
 import type { Db } from './infra/db';
 import type { Logger } from './infra/logger';
 import { createBlockingRedis, createRedis, type Redis } from './infra/redis';
+import { settledWithin } from './infra/wait';
 import type { FastifyTypeBox } from './http/types';
 import { OutboxRelay } from './cases/outbox';
 import { createCaseRebuild, type CaseRebuildStats } from './cases/rebuild';
@@ -128,10 +129,9 @@ export function workOrderRoutes(fastify: FastifyTypeBox, w: WorkOrders): void {
   callbackRoutes(fastify, w.callbacks);
 }
 
+/** Waits for `p` at most `ms`; a rejection within that time still throws. */
 async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
+  if (await settledWithin(p, ms)) await p;
 }
 
 async function quit(r: Redis): Promise<void> {
