@@ -9,8 +9,6 @@ import { WorkCalendar } from '../../src/sla/calendar';
 // deadline is for a stall, not for speed (waits inside poll with their own deadlines).
 jest.setTimeout(120_000);
 
-// Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-
 /** A one-hour window (China time) that excludes now, so the hotline is closed for the test. */
 function closedWindow(): string {
   const chinaHour = (new Date().getUTCHours() + 8) % 24;

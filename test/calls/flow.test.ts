@@ -7,8 +7,6 @@ import { startLab, type CallLab, type TestAgent } from '../helpers/telephony';
 // deadline is for a stall, not for speed (waits inside poll with their own deadlines).
 jest.setTimeout(120_000);
 
-// Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-
 /** The agent's caller hangs up; the caller waiting next is offered to the freed agent (the pop names them) and bridged. */
 async function freedAgentTakes(agent: TestAgent, leaving: SimChannel, next: SimChannel, nextNumber: string): Promise<Record<string, unknown>> {
   leaving.hangup();

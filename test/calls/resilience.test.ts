@@ -10,8 +10,6 @@ import { Acd } from '../../src/agents/acd';
 // deadline is for a stall, not for speed (waits inside poll with their own deadlines).
 jest.setTimeout(120_000);
 
-// Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-
 describe('call path under failure', () => {
   const labs: CallLab[] = [];
   afterEach(async () => {

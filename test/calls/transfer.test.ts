@@ -5,8 +5,6 @@ import { startLab, type CallLab, type TestAgent } from '../helpers/telephony';
 // deadline is for a stall, not for speed (waits inside poll with their own deadlines).
 jest.setTimeout(120_000);
 
-// Calls that wait in the queue intermittently stall under CI load (root cause open, see the issue 2 note): retry.
-
 describe('transfers', () => {
   let lab: CallLab;
   afterEach(async () => {
